@@ -1,0 +1,138 @@
+/**
+ * The kinds the simulated API server serves: for each, its group, version(s), plural, scope, whether it has a
+ * `status` subresource, and whether it is a custom resource (served through a CRD on a real cluster, which changes
+ * a few behaviours: strategic merge patch → 415, unconditional updates refused, lists atomic for apply).
+ */
+
+export interface KindInfo {
+  /** API group, '' for the core group. */
+  readonly group: string;
+  /** Served versions; the first one is the preferred (and storage) version. */
+  readonly versions: readonly string[];
+  readonly kind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly namespaced: boolean;
+  readonly statusSubresource: boolean;
+  /** true for kinds a real cluster serves through a CustomResourceDefinition. */
+  readonly custom: boolean;
+  readonly shortNames?: readonly string[];
+}
+
+type KindSpec = Omit<KindInfo, 'singular' | 'plural'> & { plural?: string };
+
+function k(spec: KindSpec): KindInfo {
+  const singular = spec.kind.toLowerCase();
+  return { ...spec, singular, plural: spec.plural ?? `${singular}s` };
+}
+
+const CAPI = 'cluster.x-k8s.io';
+const cr = (group: string, version: string, kind: string, extra: Partial<KindSpec> = {}): KindInfo =>
+  k({ group, versions: [version], kind, namespaced: true, statusSubresource: true, custom: true, ...extra });
+
+/** Every kind served by every virtual cluster. */
+export const KINDS: readonly KindInfo[] = [
+  // core/v1
+  k({ group: '', versions: ['v1'], kind: 'Namespace', namespaced: false, statusSubresource: true, custom: false, shortNames: ['ns'] }),
+  k({ group: '', versions: ['v1'], kind: 'Secret', namespaced: true, statusSubresource: false, custom: false }),
+  k({ group: '', versions: ['v1'], kind: 'ConfigMap', namespaced: true, statusSubresource: false, custom: false, shortNames: ['cm'] }),
+  k({ group: '', versions: ['v1'], kind: 'Node', namespaced: false, statusSubresource: true, custom: false, shortNames: ['no'] }),
+  k({ group: '', versions: ['v1'], kind: 'ServiceAccount', namespaced: true, statusSubresource: false, custom: false, shortNames: ['sa'] }),
+  k({ group: '', versions: ['v1'], kind: 'Service', namespaced: true, statusSubresource: true, custom: false, shortNames: ['svc'] }),
+  k({ group: '', versions: ['v1'], kind: 'Pod', namespaced: true, statusSubresource: true, custom: false, shortNames: ['po'] }),
+  // apps/v1
+  k({ group: 'apps', versions: ['v1'], kind: 'Deployment', namespaced: true, statusSubresource: true, custom: false, shortNames: ['deploy'] }),
+  k({ group: 'apps', versions: ['v1'], kind: 'DaemonSet', namespaced: true, statusSubresource: true, custom: false, shortNames: ['ds'] }),
+  // rbac.authorization.k8s.io/v1
+  ...(['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'] as const).map((kind) =>
+    k({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind, namespaced: !kind.startsWith('Cluster'), statusSubresource: false, custom: false }),
+  ),
+  // networking.k8s.io/v1
+  k({ group: 'networking.k8s.io', versions: ['v1'], kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true, statusSubresource: false, custom: false, shortNames: ['netpol'] }),
+  // apiextensions.k8s.io/v1
+  k({ group: 'apiextensions.k8s.io', versions: ['v1'], kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true, custom: false, shortNames: ['crd', 'crds'] }),
+  // Cluster API core
+  cr(CAPI, 'v1beta2', 'Cluster', { shortNames: ['cl'] }),
+  cr(CAPI, 'v1beta2', 'ClusterClass', { plural: 'clusterclasses', shortNames: ['cc'] }),
+  cr(CAPI, 'v1beta2', 'MachineDeployment', { shortNames: ['md'] }),
+  cr(CAPI, 'v1beta2', 'MachineSet', { shortNames: ['ms'] }),
+  cr(CAPI, 'v1beta2', 'Machine', { shortNames: ['ma'] }),
+  // Kubeadm control plane and bootstrap providers
+  cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlane', { shortNames: ['kcp'] }),
+  cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlaneTemplate', { statusSubresource: false }),
+  cr(`bootstrap.${CAPI}`, 'v1beta2', 'KubeadmConfig'),
+  cr(`bootstrap.${CAPI}`, 'v1beta2', 'KubeadmConfigTemplate', { statusSubresource: false }),
+  // The simulated infrastructure provider (modelled on CAPI's in-memory and docker providers)
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimCluster'),
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimClusterTemplate', { statusSubresource: false }),
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachine'),
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachineTemplate', { statusSubresource: false }),
+  // Add-ons: CAAPH and ClusterResourceSet
+  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmChartProxy'),
+  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmReleaseProxy'),
+  cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSet', { shortNames: ['crs'] }),
+  cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSetBinding', { statusSubresource: false, shortNames: ['crsb'] }),
+  // clusterctl inventory
+  cr(`clusterctl.${CAPI}`, 'v1alpha3', 'Provider', { statusSubresource: false }),
+];
+
+/** "group/version" (or "v1" for core) — the apiVersion string of a group and version. */
+export function apiVersionOf(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
+
+/** Splits an apiVersion into group and version ("v1" → core). */
+export function parseApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.lastIndexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+/** Lookup tables over a set of kinds; one instance is shared by every store (the registry is immutable). */
+export class KindRegistry {
+  private readonly byGroupKind = new Map<string, KindInfo>();
+  private readonly byGroupVersionPlural = new Map<string, KindInfo>();
+  private readonly byGroupVersion = new Map<string, KindInfo[]>();
+
+  constructor(readonly kinds: readonly KindInfo[]) {
+    for (const info of kinds) {
+      this.byGroupKind.set(`${info.group}/${info.kind}`, info);
+      for (const v of info.versions) {
+        this.byGroupVersionPlural.set(`${info.group}/${v}/${info.plural}`, info);
+        const gv = `${info.group}/${v}`;
+        const list = this.byGroupVersion.get(gv) ?? [];
+        list.push(info);
+        this.byGroupVersion.set(gv, list);
+      }
+    }
+  }
+
+  /** The kind for an apiVersion + kind pair, or undefined if that version of that kind is not served. */
+  forApiVersionKind(apiVersion: string, kind: string): KindInfo | undefined {
+    const { group, version } = parseApiVersion(apiVersion);
+    const info = this.byGroupKind.get(`${group}/${kind}`);
+    return info?.versions.includes(version) ? info : undefined;
+  }
+
+  forPlural(group: string, version: string, plural: string): KindInfo | undefined {
+    return this.byGroupVersionPlural.get(`${group}/${version}/${plural}`);
+  }
+
+  /** Kinds served in one group/version (for discovery); undefined when the group/version is not served. */
+  inGroupVersion(group: string, version: string): readonly KindInfo[] | undefined {
+    return this.byGroupVersion.get(`${group}/${version}`);
+  }
+
+  /** Non-core groups with their versions, preferred first, in registration order. */
+  groups(): { name: string; versions: string[] }[] {
+    const out = new Map<string, string[]>();
+    for (const info of this.kinds) {
+      if (info.group === '') continue;
+      const versions = out.get(info.group) ?? [];
+      for (const v of info.versions) if (!versions.includes(v)) versions.push(v);
+      out.set(info.group, versions);
+    }
+    return [...out].map(([name, versions]) => ({ name, versions }));
+  }
+}
+
+export const defaultKinds = new KindRegistry(KINDS);

@@ -1,0 +1,138 @@
+/** JSON merge patch (RFC 7386) and JSON patch (RFC 6902), applied to plain JSON values. */
+import { clone, deepEqual, isObject, type JsonValue } from './json.ts';
+
+/** Thrown for a patch that cannot be applied; the caller turns it into the Status the server answers with. */
+export class PatchError extends Error {
+  override name = 'PatchError';
+}
+
+/** RFC 7386: objects merge recursively, `null` removes a member, anything else replaces. Returns a new value. */
+export function mergePatch(target: unknown, patch: unknown): JsonValue {
+  if (!isObject(patch)) return clone(patch as JsonValue);
+  const out: Record<string, JsonValue> = isObject(target) ? (clone(target) as Record<string, JsonValue>) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (value !== undefined) out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  from?: string;
+  value?: unknown;
+}
+
+function parsePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) throw new PatchError(`invalid JSON pointer "${pointer}"`);
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+type Container = Record<string, JsonValue> | JsonValue[];
+
+/** Resolves the parent container of the last token; throws if any step is missing. */
+function parentOf(doc: JsonValue, tokens: string[], pointer: string): { parent: Container; key: string } {
+  let node: JsonValue = doc;
+  for (const token of tokens.slice(0, -1)) {
+    const next: JsonValue | undefined = Array.isArray(node) ? node[arrayIndex(token, node.length - 1, pointer)] : isObject(node) ? node[token] : undefined;
+    if (next === undefined || next === null || typeof next !== 'object') throw new PatchError(`path "${pointer}" does not exist`);
+    node = next;
+  }
+  if (node === null || typeof node !== 'object') throw new PatchError(`path "${pointer}" does not exist`);
+  return { parent: node as Container, key: tokens[tokens.length - 1] ?? '' };
+}
+
+function arrayIndex(token: string, max: number, pointer: string): number {
+  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new PatchError(`invalid array index "${token}" in "${pointer}"`);
+  const i = Number(token);
+  if (i > max) throw new PatchError(`array index ${i} out of bounds in "${pointer}"`);
+  return i;
+}
+
+function getAt(doc: JsonValue, pointer: string): JsonValue {
+  const tokens = parsePointer(pointer);
+  if (tokens.length === 0) return doc;
+  const { parent, key } = parentOf(doc, tokens, pointer);
+  const value = Array.isArray(parent) ? parent[arrayIndex(key, parent.length - 1, pointer)] : parent[key];
+  if (value === undefined) throw new PatchError(`path "${pointer}" does not exist`);
+  return value;
+}
+
+function removeAt(doc: JsonValue, pointer: string): JsonValue {
+  const tokens = parsePointer(pointer);
+  if (tokens.length === 0) throw new PatchError('cannot remove the whole document');
+  const { parent, key } = parentOf(doc, tokens, pointer);
+  if (Array.isArray(parent)) {
+    const [removed] = parent.splice(arrayIndex(key, parent.length - 1, pointer), 1);
+    return removed as JsonValue;
+  }
+  const value = parent[key];
+  if (value === undefined) throw new PatchError(`path "${pointer}" does not exist`);
+  delete parent[key];
+  return value;
+}
+
+function addAt(doc: JsonValue, pointer: string, value: JsonValue, replace: boolean): JsonValue {
+  const tokens = parsePointer(pointer);
+  if (tokens.length === 0) return value;
+  const { parent, key } = parentOf(doc, tokens, pointer);
+  if (Array.isArray(parent)) {
+    if (replace) parent[arrayIndex(key, parent.length - 1, pointer)] = value;
+    else if (key === '-') parent.push(value);
+    else parent.splice(arrayIndex(key, parent.length, pointer), 0, value);
+  } else {
+    if (replace && parent[key] === undefined) throw new PatchError(`path "${pointer}" does not exist`);
+    parent[key] = value;
+  }
+  return doc;
+}
+
+/** RFC 6902, all-or-nothing: works on a copy and returns it. */
+export function jsonPatch(target: unknown, ops: unknown): JsonValue {
+  if (!Array.isArray(ops)) throw new PatchError('a JSON patch must be an array of operations');
+  let doc = clone(target as JsonValue);
+  for (const raw of ops) {
+    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
+      throw new PatchError('each JSON patch operation needs "op" and "path"');
+    }
+    const op = raw as unknown as JsonPatchOperation;
+    const from = (): string => {
+      if (typeof op.from !== 'string') throw new PatchError(`operation "${op.op}" needs "from"`);
+      return op.from;
+    };
+    const value = (): JsonValue => {
+      if (!('value' in raw)) throw new PatchError(`operation "${op.op}" needs "value"`);
+      return clone(raw.value as JsonValue);
+    };
+    switch (op.op) {
+      case 'add':
+        doc = addAt(doc, op.path, value(), false);
+        break;
+      case 'replace':
+        doc = addAt(doc, op.path, value(), true);
+        break;
+      case 'remove':
+        removeAt(doc, op.path);
+        break;
+      case 'move': {
+        const moved = removeAt(doc, from());
+        doc = addAt(doc, op.path, moved, false);
+        break;
+      }
+      case 'copy':
+        doc = addAt(doc, op.path, clone(getAt(doc, from())), false);
+        break;
+      case 'test':
+        if (!deepEqual(getAt(doc, op.path), value())) throw new PatchError(`test failed at "${op.path}"`);
+        break;
+      default:
+        throw new PatchError(`unknown JSON patch operation "${String(op.op)}"`);
+    }
+  }
+  return doc;
+}
