@@ -143,6 +143,12 @@ export interface ClusterStore {
    * (code `quota.clusters_exceeded` / `quota.monthly_cost_exceeded`) when the reservation would exceed a limit.
    */
   create(cluster: Cluster, limits: QuotaLimits): Promise<Cluster>;
+  /**
+   * Compensation when the workflow could not be started after `create`: removes the record (only if it is
+   * still the incarnation `uid`, phase Requested) and releases its reservation in one transaction, so a
+   * failed request leaves nothing behind and a retry starts clean. Idempotent.
+   */
+  discardCreate(ws: string, name: string, uid: string): Promise<void>;
   get(ws: string, name: string): Promise<Cluster | null>;
   list(ws: string, page?: PageRequest): Promise<Page<Cluster>>;
   usage(ws: string): Promise<WorkspaceUsage>;
