@@ -149,14 +149,15 @@ export function planApply(args: {
   manager: string;
   force: boolean;
   apiVersion: string;
-  subresource: 'main' | 'status';
+  /** 'status' for the status subresource, 'main' for a kind with one, 'all' for a kind without. */
+  scope: 'main' | 'status' | 'all';
   now: string;
   existing: readonly ManagedFieldsEntry[];
 }): ApplyPlan {
-  const { live, applied, manager, force, subresource } = args;
-  const sub = subresource === 'status' ? 'status' : undefined;
-  const appliedLeaves = managedLeaves(applied, subresource);
-  const liveLeaves = managedLeaves(live, subresource);
+  const { live, applied, manager, force, scope } = args;
+  const sub = scope === 'status' ? 'status' : undefined;
+  const appliedLeaves = managedLeaves(applied, scope);
+  const liveLeaves = managedLeaves(live, scope);
   const conflicts: ApplyConflict[] = [];
   const taken = new Map<ManagedFieldsEntry, Set<string>>();
   let previous = new Set<string>();
