@@ -98,6 +98,14 @@ export class OperationInFlightError extends SlipwayError {
   readonly title = 'Operation in flight';
 }
 
+/** The resource's current state does not allow the request (e.g. changing a cluster that is not Ready). */
+export class ConflictError extends SlipwayError {
+  override readonly name = 'ConflictError';
+  readonly status = 409;
+  readonly problemType = 'conflict';
+  readonly title = 'Conflict with the current state';
+}
+
 /** The resource is still referenced (e.g. a network plan used by a cluster plan). */
 export class InUseError extends SlipwayError {
   override readonly name = 'InUseError';

@@ -1,0 +1,207 @@
+/**
+ * /v1/workspaces/{ws}/clusters — the self-service routes. A request is validated, resolved, costed and
+ * checked against every applicable policy; then the cluster is recorded with its quota reserved (one
+ * transaction) and its workflow started under a deterministic execution name (exactly once). If the
+ * workflow cannot be started the record is discarded, so a failed request leaves nothing behind.
+ */
+import { randomUUID } from 'node:crypto';
+import { requireMember } from '../../shared/auth/authorize.ts';
+import { checkPolicies, resolveCreate, resolveUpdate } from '../../shared/clusters/requests.ts';
+import { clusterExecutionName } from '../../shared/clusters/workflow-input.ts';
+import { type Cluster, CreateClusterBody, UpdateClusterBody } from '../../shared/domain/schemas.ts';
+import { ConcurrentModificationError, ConflictError, NotFoundError, OperationInFlightError, PolicyViolationError, ValidationError } from '../../shared/errors.ts';
+import { accepted, type ApiRequest, ok, pageParams, parseWith, type Route, routeGroup } from '../../shared/http/api.ts';
+import { createLogger } from '../../shared/log.ts';
+import { type ApiDeps, awsApiDeps } from './deps.ts';
+
+const log = createLogger({ component: 'api.clusters' });
+
+export const clusterRoutes: Record<string, Route<ApiDeps>> = {
+  'POST /v1/workspaces/{ws}/clusters': async (req, deps) => {
+    const wsId = req.params.ws ?? '';
+    await requireMember(req.caller, wsId, deps.stores.workspaces);
+    const body = parseWith(CreateClusterBody, req.body);
+    const dryRun = parseDryRun(req);
+    const ws = await deps.stores.workspaces.get(wsId);
+    if (!ws) throw new NotFoundError(`workspace ${wsId} not found`);
+
+    const resolved = await resolveCreate(deps.stores, ws, body, deps.prices);
+    const checked = await checkPolicies(deps.stores, {
+      workspaceId: wsId,
+      planId: resolved.plan.planId,
+      kubernetesVersion: resolved.plan.kubernetesVersion,
+      region: body.region,
+      controlPlane: resolved.plan.controlPlane,
+      nodePools: resolved.nodePools,
+      ttlHours: resolved.ttlHours,
+      costEstimate: resolved.costEstimate,
+    });
+    if (dryRun) return ok({ allowed: checked.violations.length === 0, violations: checked.violations, costEstimate: resolved.costEstimate });
+    if (checked.violations.length > 0) {
+      throw new PolicyViolationError(`the request violates ${checked.violations.length} policy rule(s)`, { errors: checked.violations });
+    }
+
+    const now = deps.clock();
+    const cluster: Cluster = {
+      uid: randomUUID(),
+      workspaceId: wsId,
+      name: body.name,
+      plan: { id: resolved.plan.planId, revision: resolved.plan.revision },
+      clusterClass: resolved.plan.clusterClass,
+      computeTemplateId: body.computeTemplateId,
+      region: body.region,
+      cloudAccessId: body.cloudAccessId,
+      kubernetesVersion: resolved.plan.kubernetesVersion,
+      controlPlane: resolved.plan.controlPlane,
+      nodePools: resolved.nodePools,
+      phase: 'Requested',
+      step: null,
+      message: null,
+      conditions: [],
+      generation: 1,
+      observedGeneration: 0,
+      operation: 'provision',
+      executionId: null,
+      capiLocation: null,
+      costEstimate: resolved.costEstimate,
+      ttlHours: resolved.ttlHours,
+      expiresAt: resolved.ttlHours === null ? null : new Date(now.getTime() + resolved.ttlHours * 3_600_000).toISOString(),
+      createdAt: now.toISOString(),
+      createdBy: req.caller.principal,
+      updatedAt: now.toISOString(),
+    };
+    const stored = await deps.stores.clusters.create(cluster, checked.limits);
+    const started = await startOrCompensate(deps, stored, 'provision-cluster', async () => {
+      await deps.stores.clusters.discardCreate(wsId, stored.name, stored.uid);
+    });
+    return accepted({ ...stored, executionId: started }, clusterPath(stored));
+  },
+
+  'GET /v1/workspaces/{ws}/clusters': async (req, deps) => {
+    const wsId = req.params.ws ?? '';
+    await requireMember(req.caller, wsId, deps.stores.workspaces);
+    return ok(await deps.stores.clusters.list(wsId, pageParams(req.query)));
+  },
+
+  'GET /v1/workspaces/{ws}/clusters/{name}': async (req, deps) => {
+    return ok(await visibleCluster(req, deps));
+  },
+
+  'PATCH /v1/workspaces/{ws}/clusters/{name}': async (req, deps) => {
+    const cluster = await visibleCluster(req, deps);
+    const body = parseWith(UpdateClusterBody, req.body);
+    assertUpdatable(cluster, body.generation);
+    const { patch } = await resolveUpdate(deps.stores, cluster, body, deps.prices);
+    const checked = await checkPolicies(deps.stores, {
+      workspaceId: cluster.workspaceId,
+      planId: patch.plan.id,
+      kubernetesVersion: patch.kubernetesVersion,
+      region: cluster.region,
+      controlPlane: patch.controlPlane,
+      nodePools: patch.nodePools,
+      ttlHours: cluster.ttlHours,
+      costEstimate: patch.costEstimate,
+      current: cluster,
+    });
+    if (checked.violations.length > 0) {
+      throw new PolicyViolationError(`the change violates ${checked.violations.length} policy rule(s)`, { errors: checked.violations });
+    }
+    const begun = await deps.stores.clusters.beginOperation(
+      cluster.workspaceId,
+      cluster.name,
+      'update',
+      { phase: 'Updating', step: null, message: null, spec: patch },
+      {
+        ...(body.generation === undefined ? { expectedGeneration: cluster.generation } : { expectedGeneration: body.generation }),
+        costDelta: patch.costEstimate.monthlyUsd - cluster.costEstimate.monthlyUsd,
+        limits: checked.limits,
+      },
+    );
+    const started = await startOrCompensate(deps, begun, 'update-cluster', null);
+    return accepted({ ...begun, executionId: started }, clusterPath(begun));
+  },
+
+  'DELETE /v1/workspaces/{ws}/clusters/{name}': async (req, deps) => {
+    const cluster = await visibleCluster(req, deps);
+    if (cluster.phase === 'Deleted') throw new NotFoundError(`cluster ${cluster.name} not found`);
+    if (cluster.operation === 'delete') return accepted(cluster, clusterPath(cluster));
+    assertUpdatable(cluster, undefined, true);
+    const begun = await deps.stores.clusters.beginOperation(
+      cluster.workspaceId,
+      cluster.name,
+      'delete',
+      { phase: 'Deleting', step: null, message: null },
+      { expectedGeneration: cluster.generation },
+    );
+    const started = await startOrCompensate(deps, begun, 'delete-cluster', null);
+    return accepted({ ...begun, executionId: started }, clusterPath(begun));
+  },
+
+  'GET /v1/workspaces/{ws}/clusters/{name}/events': async (req, deps) => {
+    const cluster = await visibleCluster(req, deps);
+    return ok(await deps.stores.clusters.history(cluster.uid, pageParams(req.query)));
+  },
+
+  'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig': async (req, deps) => {
+    const cluster = await visibleCluster(req, deps);
+    // Access to the workload cluster comes with the provisioning workflows; until a cluster is Ready there
+    // is nothing to hand out.
+    throw new ConflictError(`cluster ${cluster.name} is ${cluster.phase}: a kubeconfig is available once it is Ready`);
+  },
+};
+
+function clusterPath(c: Pick<Cluster, 'workspaceId' | 'name'>): string {
+  return `/v1/workspaces/${c.workspaceId}/clusters/${c.name}`;
+}
+
+function parseDryRun(req: ApiRequest): boolean {
+  const v = req.query.dryRun;
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true' || v === '') return true;
+  throw new ValidationError('dryRun must be true or false', { errors: [{ field: 'dryRun', message: 'must be true or false' }] });
+}
+
+async function visibleCluster(req: ApiRequest, deps: ApiDeps): Promise<Cluster> {
+  const wsId = req.params.ws ?? '';
+  await requireMember(req.caller, wsId, deps.stores.workspaces);
+  const name = req.params.name ?? '';
+  const cluster = await deps.stores.clusters.get(wsId, name);
+  if (!cluster || (cluster.phase === 'Deleted' && req.event.requestContext.http.method !== 'GET')) {
+    throw new NotFoundError(`cluster ${name} not found in workspace ${wsId}`);
+  }
+  return cluster;
+}
+
+/** Refuses early (before any policy work) what the store would refuse anyway. */
+function assertUpdatable(cluster: Cluster, generation: number | undefined, deleting = false): void {
+  if (cluster.operation !== null) throw new OperationInFlightError(`cluster ${cluster.name} has a ${cluster.operation} operation in flight`);
+  if (generation !== undefined && generation !== cluster.generation) {
+    throw new ConcurrentModificationError(`generation ${generation} is stale: the cluster is at generation ${cluster.generation}`);
+  }
+  if (!deleting && cluster.phase !== 'Ready') throw new ConflictError(`cluster ${cluster.name} is ${cluster.phase}: only Ready clusters can be changed`);
+}
+
+/**
+ * Starts the workflow for the cluster's current generation. The name is deterministic, so a retry after a
+ * lost answer cannot start it twice. When the start fails, `compensate` undoes the record (create); for
+ * updates and deletes the operation stays recorded and the runtime's resumer starts it again.
+ */
+async function startOrCompensate(
+  deps: ApiDeps,
+  cluster: Cluster,
+  workflow: 'provision-cluster' | 'update-cluster' | 'delete-cluster',
+  compensate: (() => Promise<void>) | null,
+): Promise<string> {
+  const input = { workspaceId: cluster.workspaceId, name: cluster.name, uid: cluster.uid, generation: cluster.generation };
+  try {
+    const { executionId } = await deps.workflows.start({ workflow, name: clusterExecutionName(cluster), input });
+    return executionId;
+  } catch (error) {
+    log.error('workflow start failed', { workflow, workspaceId: cluster.workspaceId, cluster: cluster.name, error });
+    if (compensate) await compensate();
+    throw error;
+  }
+}
+
+export const makeHandler = (deps: () => ApiDeps) => routeGroup(clusterRoutes, deps);
+export const handler = makeHandler(awsApiDeps);

@@ -1,0 +1,39 @@
+/**
+ * What API handlers depend on, and how it is built in AWS (from the validated environment). The local
+ * runtime and the tests build the same shape from their own parts.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ApiEnv, parseEnv } from '../../shared/config/env.ts';
+import type { HttpDeps } from '../../shared/http/api.ts';
+import { loadPriceCatalog, type PriceCatalog } from '../../shared/policy/cost.ts';
+import { createDynamoStores } from '../../shared/store/dynamo/index.ts';
+import type { Stores } from '../../shared/store/ports.ts';
+import { SfnWorkflowStarter, type WorkflowStarter } from '../../shared/workflow/starter.ts';
+
+export interface ApiDeps extends HttpDeps {
+  stores: Stores;
+  workflows: WorkflowStarter;
+  prices: PriceCatalog;
+  clock: () => Date;
+}
+
+export function awsApiDeps(): ApiDeps {
+  const env = parseEnv(ApiEnv);
+  const ddb = new DynamoDBClient(env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {});
+  const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
+  const stores = createDynamoStores({ client: doc, tableName: env.SLIPWAY_TABLE_NAME });
+  return {
+    adminGroup: env.SLIPWAY_ADMIN_GROUP,
+    idempotency: stores.idempotency,
+    stores,
+    workflows: new SfnWorkflowStarter(new SFNClient({}), {
+      'provision-cluster': env.SLIPWAY_PROVISION_STATE_MACHINE_ARN,
+      'update-cluster': env.SLIPWAY_UPDATE_STATE_MACHINE_ARN,
+      'delete-cluster': env.SLIPWAY_DELETE_STATE_MACHINE_ARN,
+    }),
+    prices: loadPriceCatalog(),
+    clock: () => new Date(),
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Every route group's handler, built over one set of dependencies: what the local runtime and the API
+ * tests serve. (In AWS each group is its own Lambda function whose `handler` builds the same from the
+ * environment.)
+ */
+import type { ApiHandler } from '../../shared/http/api.ts';
+import { RouteGroup } from '../../shared/http/routes.ts';
+import { makeHandler as cloudAccesses } from './cloud-accesses.ts';
+import { makeHandler as clusterPlans } from './cluster-plans.ts';
+import { makeHandler as clusters } from './clusters.ts';
+import { makeHandler as computeTemplates } from './compute-templates.ts';
+import type { ApiDeps } from './deps.ts';
+import { makeHandler as me } from './me.ts';
+import { makeHandler as networkPlans } from './network-plans.ts';
+import { makeHandler as openapi } from './openapi.ts';
+import { makeHandler as packages } from './packages.ts';
+import { makeHandler as policies } from './policies.ts';
+import { makeHandler as workspaces } from './workspaces.ts';
+
+export function buildApiHandlers(deps: ApiDeps): Record<RouteGroup, ApiHandler> {
+  const d = () => deps;
+  return {
+    [RouteGroup.me]: me(d),
+    [RouteGroup.cloudAccesses]: cloudAccesses(d),
+    [RouteGroup.networkPlans]: networkPlans(d),
+    [RouteGroup.clusterPlans]: clusterPlans(d),
+    [RouteGroup.computeTemplates]: computeTemplates(d),
+    [RouteGroup.packages]: packages(d),
+    [RouteGroup.policies]: policies(d),
+    [RouteGroup.workspaces]: workspaces(d),
+    [RouteGroup.clusters]: clusters(d),
+    [RouteGroup.openapi]: openapi(d),
+  };
+}
