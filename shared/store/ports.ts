@@ -156,14 +156,14 @@ export interface ClusterStore {
    * Starts an operation: bumps the generation, sets `operation`, applies the patch. Conditions: no
    * operation in flight (else OperationInFlightError), `expectedGeneration` matches when given (else
    * ConcurrentModificationError). Adjusts the workspace's reserved cost by `costDelta` in the same
-   * transaction (limits as in create).
+   * transaction (limits as in create). Appends a history record attributed to `actor` (default `system`).
    */
   beginOperation(
     ws: string,
     name: string,
     op: NonNullable<Cluster['operation']>,
     patch: ClusterPatch,
-    opts: { expectedGeneration?: number; costDelta?: number; limits?: QuotaLimits },
+    opts: { expectedGeneration?: number; costDelta?: number; limits?: QuotaLimits; actor?: Actor },
   ): Promise<Cluster>;
   /**
    * Status change from a workflow step: guarded by `generation` (a stale workflow cannot overwrite a newer
