@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { requireMember } from '../../shared/auth/authorize.ts';
 import { checkPolicies, resolveCreate, resolveUpdate } from '../../shared/clusters/requests.ts';
-import { clusterExecutionName } from '../../shared/clusters/workflow-input.ts';
+import { clusterExecutionName } from '../../shared/workflow/starter.ts';
 import { type Cluster, CreateClusterBody, UpdateClusterBody } from '../../shared/domain/schemas.ts';
 import { ConcurrentModificationError, ConflictError, NotFoundError, OperationInFlightError, PolicyViolationError, ValidationError } from '../../shared/errors.ts';
 import { accepted, type ApiRequest, ok, pageParams, parseWith, type Route, routeGroup } from '../../shared/http/api.ts';

@@ -10,7 +10,7 @@ import type { HttpDeps } from '../../shared/http/api.ts';
 import { loadPriceCatalog, type PriceCatalog } from '../../shared/policy/cost.ts';
 import { createDynamoStores } from '../../shared/store/dynamo/index.ts';
 import type { Stores } from '../../shared/store/ports.ts';
-import { SfnWorkflowStarter, type WorkflowStarter } from '../../shared/workflow/starter.ts';
+import { SfnWorkflowStarter, stateMachineArnsFromEnv, type WorkflowStarter } from '../../shared/workflow/starter.ts';
 
 export interface ApiDeps extends HttpDeps {
   stores: Stores;
@@ -28,11 +28,7 @@ export function awsApiDeps(): ApiDeps {
     adminGroup: env.SLIPWAY_ADMIN_GROUP,
     idempotency: stores.idempotency,
     stores,
-    workflows: new SfnWorkflowStarter(new SFNClient({}), {
-      'provision-cluster': env.SLIPWAY_PROVISION_STATE_MACHINE_ARN,
-      'update-cluster': env.SLIPWAY_UPDATE_STATE_MACHINE_ARN,
-      'delete-cluster': env.SLIPWAY_DELETE_STATE_MACHINE_ARN,
-    }),
+    workflows: new SfnWorkflowStarter(new SFNClient({}), stateMachineArnsFromEnv(env)),
     prices: loadPriceCatalog(),
     clock: () => new Date(),
   };

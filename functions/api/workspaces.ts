@@ -32,7 +32,11 @@ export const workspaceRoutes: Record<string, Route<ApiDeps>> = {
     return ok(ws);
   },
   'DELETE /v1/workspaces/{ws}': async (req, deps) => {
-    requireAdmin(req.caller);
+    if (!req.caller.isAdmin) {
+      // Members learn they may not; everyone else learns nothing.
+      if (await roleIn(req.caller, req.params.ws ?? '', deps.stores.workspaces)) requireAdmin(req.caller);
+      throw new NotFoundError(`workspace ${req.params.ws ?? ''} not found`);
+    }
     await deps.stores.workspaces.delete(req.params.ws ?? '', { principal: req.caller.principal });
     return noContent();
   },
