@@ -44,7 +44,7 @@ export class WorkflowError extends Error {}
 export class ExecutionAlreadyExistsError extends WorkflowError {
   override readonly name = 'ExecutionAlreadyExistsError';
   constructor(
-    readonly workflow: WorkflowId,
+    readonly workflow: string,
     readonly executionName: string,
     options?: { cause?: unknown },
   ) {
