@@ -472,6 +472,8 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       return labels.length === 0 || matchesLabels(labels, o.metadata.labels);
     };
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    // Clients wait for the headers before they start reading events.
+    res.flushHeaders();
     const write = (e: WatchEvent) => {
       if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`);
     };

@@ -1,0 +1,419 @@
+/**
+ * The portable half of the contract: behaviours of point 1 that any conformant cluster shows with built-in
+ * kinds. Runs against the simulator by default and unchanged against SLIPWAY_TEST_KUBECONFIG.
+ */
+import { KubernetesObjectApi, PatchStrategy, type V1ConfigMap, type V1Deployment, Watch } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, eventually, failure, isGone, type Target, unique } from './harness.ts';
+
+let t: Target;
+
+beforeAll(async () => {
+  t = await connect();
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+function configMap(name: string, extra: Partial<V1ConfigMap> = {}): V1ConfigMap & { metadata: { name: string } } {
+  return { apiVersion: 'v1', kind: 'ConfigMap', ...extra, metadata: { name, namespace: t.namespace, ...extra.metadata } };
+}
+
+function deployment(name: string): V1Deployment & { metadata: { name: string } } {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: t.namespace },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } },
+    },
+  };
+}
+
+describe('CRUD through client-node', () => {
+  it('creates, reads, replaces and deletes a ConfigMap with KubernetesObjectApi', async () => {
+    // Prepare
+    const name = unique('crud');
+    // Act
+    const created = await t.objects.create(configMap(name, { data: { a: '1' } }));
+    const read = await t.objects.read<V1ConfigMap>(configMap(name));
+    const replaced = await t.objects.replace({ ...read, data: { a: '2' } });
+    const deleted = await t.objects.delete(configMap(name));
+    // Assess
+    expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.metadata.creationTimestamp).toBeInstanceOf(Date);
+    expect(read.data).toEqual({ a: '1' });
+    expect(Number(replaced.metadata?.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
+    expect(replaced.data).toEqual({ a: '2' });
+    expect(deleted.kind).toBe('Status');
+    expect(deleted.status).toBe('Success');
+    expect(await isGone(t.objects, configMap(name))).toBe(true);
+  });
+
+  it('works through the typed CoreV1Api and AppsV1Api too', async () => {
+    // Prepare
+    const name = unique('typed');
+    // Act
+    await t.core.createNamespacedSecret({ namespace: t.namespace, body: { metadata: { name }, stringData: { password: 's3cret' } } });
+    const secret = await t.core.readNamespacedSecret({ namespace: t.namespace, name });
+    const dep = await t.apps.createNamespacedDeployment({ namespace: t.namespace, body: deployment(name) });
+    const deps = await t.apps.listNamespacedDeployment({ namespace: t.namespace });
+    // Assess
+    expect(secret.data?.password).toBe(Buffer.from('s3cret').toString('base64'));
+    expect(secret.stringData).toBeUndefined();
+    expect(dep.metadata?.generation).toBe(1);
+    expect(deps.items.map((d) => d.metadata?.name)).toContain(name);
+  });
+
+  it('answers AlreadyExists (409) with a real Status body', async () => {
+    // Prepare
+    const name = unique('dup');
+    await t.objects.create(configMap(name));
+    // Act
+    const { code, status } = await failure(t.objects.create(configMap(name)));
+    // Assess
+    expect(code).toBe(409);
+    expect(status).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'AlreadyExists', code: 409 });
+    expect(status.message).toBe(`configmaps "${name}" already exists`);
+    expect(status.details).toMatchObject({ name, kind: 'configmaps' });
+  });
+
+  it('answers NotFound (404) for a missing object', async () => {
+    // Prepare
+    const name = unique('missing');
+    // Act
+    const { code, status } = await failure(t.core.readNamespacedConfigMap({ namespace: t.namespace, name }));
+    // Assess
+    expect(code).toBe(404);
+    expect(status).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', message: `configmaps "${name}" not found` });
+  });
+
+  it('refuses a write with a stale resourceVersion (409 Conflict)', async () => {
+    // Prepare
+    const name = unique('stale');
+    const v1 = await t.objects.create(configMap(name, { data: { a: '1' } }));
+    await t.objects.replace({ ...v1, data: { a: '2' } });
+    // Act
+    const { code, status } = await failure(t.objects.replace({ ...v1, data: { a: '3' } }));
+    // Assess
+    expect(code).toBe(409);
+    expect(status.reason).toBe('Conflict');
+    expect(status.message).toContain('the object has been modified');
+    expect((await t.objects.read<V1ConfigMap>(configMap(name))).data).toEqual({ a: '2' });
+  });
+
+  it('refuses malformed names with 422 Invalid', async () => {
+    // Prepare
+    const bad = configMap('Not_A_Name');
+    // Act
+    const { code, status } = await failure(t.objects.create(bad));
+    // Assess
+    expect(code).toBe(422);
+    expect(status.reason).toBe('Invalid');
+    expect(status.details?.kind).toBe('ConfigMap');
+    expect(status.details?.causes?.[0]?.field).toBe('metadata.name');
+  });
+});
+
+describe('lists and label selectors', () => {
+  const run = unique('sel');
+  beforeAll(async () => {
+    const labels: Record<string, Record<string, string>> = {
+      a: { run, tier: 'web', env: 'prod' },
+      b: { run, tier: 'db', env: 'prod' },
+      c: { run, tier: 'web', env: 'dev', canary: 'true' },
+      d: { run },
+    };
+    for (const [n, l] of Object.entries(labels)) await t.objects.create(configMap(`${run}-${n}`, { metadata: { name: `${run}-${n}`, labels: l } }));
+  });
+
+  const names = async (selector: string): Promise<string[]> =>
+    (await t.objects.list<V1ConfigMap>('v1', 'ConfigMap', t.namespace, undefined, undefined, undefined, undefined, `run=${run},${selector}`)).items
+      .map((o) => o.metadata?.name?.slice(run.length + 1) ?? '')
+      .sort();
+
+  it('supports =, ==, !=, in, notin, exists and !key', async () => {
+    // Prepare: four labelled ConfigMaps (beforeAll)
+    // Act
+    const results = {
+      eq: await names('tier=web'),
+      eqeq: await names('tier==db'),
+      neq: await names('tier!=web'),
+      in: await names('env in (prod,dev)'),
+      notin: await names('env notin (prod)'),
+      exists: await names('canary'),
+      absent: await names('!tier'),
+    };
+    // Assess
+    expect(results).toEqual({
+      eq: ['a', 'c'],
+      eqeq: ['b'],
+      neq: ['b', 'd'],
+      in: ['a', 'b', 'c'],
+      notin: ['c', 'd'],
+      exists: ['c'],
+      absent: ['d'],
+    });
+  });
+
+  it('returns a typed List with a resourceVersion, namespaced and across namespaces', async () => {
+    // Prepare: the labelled ConfigMaps (beforeAll)
+    // Act
+    const namespaced = await t.core.listNamespacedConfigMap({ namespace: t.namespace, labelSelector: `run=${run}` });
+    const everywhere = await t.core.listConfigMapForAllNamespaces({ labelSelector: `run=${run}` });
+    const byObjectApi = await t.objects.list('v1', 'ConfigMap', undefined, undefined, undefined, undefined, undefined, `run=${run}`);
+    // Assess
+    expect(namespaced.items).toHaveLength(4);
+    expect(Number(namespaced.metadata?.resourceVersion)).toBeGreaterThan(0);
+    expect(everywhere.items).toHaveLength(4);
+    expect(byObjectApi.kind).toBe('ConfigMapList');
+    expect(byObjectApi.items.every((o) => o.metadata?.namespace === t.namespace)).toBe(true);
+  });
+
+  it('pages with limit and continue', async () => {
+    // Prepare: the labelled ConfigMaps (beforeAll)
+    // Act
+    const first = await t.core.listNamespacedConfigMap({ namespace: t.namespace, labelSelector: `run=${run}`, limit: 3 });
+    const rest = await t.core.listNamespacedConfigMap({ namespace: t.namespace, labelSelector: `run=${run}`, limit: 3, _continue: first.metadata?._continue });
+    // Assess
+    expect(first.items).toHaveLength(3);
+    expect(first.metadata?._continue).toBeTruthy();
+    expect(rest.items).toHaveLength(1);
+    expect(new Set([...first.items, ...rest.items].map((o) => o.metadata?.name)).size).toBe(4);
+  });
+});
+
+describe('metadata semantics', () => {
+  it('bumps metadata.generation on spec changes only', async () => {
+    // Prepare
+    const name = unique('gen');
+    const created = await t.objects.create(deployment(name));
+    // Act
+    const labelled = await t.objects.patch<V1Deployment>(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: t.namespace, labels: { x: 'y' } } },
+      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+    );
+    const scaled = await t.objects.patch(
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: t.namespace }, spec: { replicas: 0, paused: true } } as V1Deployment,
+      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+    );
+    // Assess
+    expect(created.metadata?.generation).toBe(1);
+    expect(labelled.metadata?.generation).toBe(1);
+    expect(scaled.metadata?.generation).toBe(2);
+  });
+
+  it('keeps an object with a finalizer, with deletionTimestamp, until the finalizer is removed', async () => {
+    // Prepare
+    const name = unique('fin');
+    await t.objects.create(configMap(name, { metadata: { name, finalizers: ['slipway.dev/contract'] } }));
+    // Act
+    await t.objects.delete(configMap(name));
+    const terminating = await t.objects.read<V1ConfigMap>(configMap(name));
+    await t.objects.patch(configMap(name, { metadata: { name, finalizers: [] } }), undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    // Assess
+    expect(terminating.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    expect(terminating.metadata?.finalizers).toEqual(['slipway.dev/contract']);
+    expect(await eventually(() => isGone(t.objects, configMap(name)))).toBe(true);
+  });
+
+  it('garbage-collects dependents of a deleted owner (ownerReferences by uid)', async () => {
+    // Prepare
+    const owner = await t.objects.create(configMap(unique('owner')));
+    const dependent = configMap(unique('dep'), {
+      metadata: {
+        name: unique('dep'),
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '' }],
+      },
+    });
+    await t.objects.create(dependent);
+    // Act
+    await t.objects.delete(configMap(owner.metadata.name ?? ''));
+    // Assess
+    expect(await eventually(() => isGone(t.objects, dependent))).toBe(true);
+  });
+
+  it('garbage-collects an object whose owner uid does not exist', async () => {
+    // Prepare
+    const orphan = configMap(unique('orphan'), {
+      metadata: {
+        name: unique('orphan'),
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'never-existed', uid: '6b0e6e5e-0000-4000-8000-000000000000' }],
+      },
+    });
+    // Act
+    await t.objects.create(orphan);
+    // Assess
+    expect(await eventually(() => isGone(t.objects, orphan))).toBe(true);
+  });
+});
+
+describe('namespaces', () => {
+  it('refuses a namespaced object in a namespace that does not exist (404)', async () => {
+    // Prepare
+    const ns = unique('absent');
+    // Act
+    const { code, status } = await failure(t.objects.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: ns } }));
+    // Assess
+    expect(code).toBe(404);
+    expect(status.reason).toBe('NotFound');
+    expect(status.message).toBe(`namespaces "${ns}" not found`);
+    expect(status.details).toMatchObject({ name: ns, kind: 'namespaces' });
+  });
+
+  it('deletes what a namespace holds when the namespace is deleted', async () => {
+    // Prepare
+    const ns = unique('doomed');
+    await t.objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'inside', namespace: ns } };
+    await t.objects.create(cm);
+    // Act
+    await t.objects.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    // Assess
+    expect(await eventually(() => isGone(t.objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }))).toBe(true);
+    expect(await isGone(t.objects, cm)).toBe(true);
+  });
+});
+
+describe('patches', () => {
+  it('applies a JSON merge patch (RFC 7386): null removes, objects merge', async () => {
+    // Prepare
+    const name = unique('merge');
+    await t.objects.create(configMap(name, { data: { keep: '1', drop: '2' } }));
+    // Act
+    const patched = await t.objects.patch(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: t.namespace }, data: { drop: null, add: '3' } } as unknown as V1ConfigMap,
+      undefined, undefined, undefined, undefined, PatchStrategy.MergePatch,
+    );
+    // Assess
+    expect(patched.data).toEqual({ keep: '1', add: '3' });
+  });
+
+  it('applies a JSON patch (RFC 6902) and fails a failed test op with no change', async () => {
+    // Prepare
+    const name = unique('jsonpatch');
+    await t.objects.create(configMap(name, { data: { a: '1' } }));
+    const spec = configMap(name);
+    // Act (the typed API sends application/json-patch+json for an array body)
+    const patched = await t.core.patchNamespacedConfigMap({
+      name,
+      namespace: t.namespace,
+      body: [
+        { op: 'test', path: '/data/a', value: '1' },
+        { op: 'add', path: '/data/b', value: '2' },
+        { op: 'remove', path: '/data/a' },
+      ],
+    });
+    const failed = await failure(
+      t.core.patchNamespacedConfigMap({ name, namespace: t.namespace, body: [{ op: 'test', path: '/data/b', value: 'wrong' }, { op: 'remove', path: '/data/b' }] }),
+    );
+    // Assess
+    expect(patched.data).toEqual({ b: '2' });
+    expect(failed.code).toBe(422);
+    expect((await t.objects.read<V1ConfigMap>(spec)).data).toEqual({ b: '2' });
+  });
+
+  it('accepts strategic merge patch on a built-in kind', async () => {
+    // Prepare
+    const name = unique('smp');
+    await t.objects.create(configMap(name, { data: { a: '1' } }));
+    // Act
+    const patched = await t.objects.patch(configMap(name, { data: { b: '2' } }), undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch);
+    // Assess
+    expect(patched.data).toEqual({ a: '1', b: '2' });
+  });
+});
+
+describe('server-side apply', () => {
+  it('creates the object when it does not exist and records the field manager', async () => {
+    // Prepare
+    const name = unique('ssa');
+    // Act
+    const applied = await t.objects.patch(configMap(name, { data: { a: '1' } }), undefined, undefined, 'contract-a', undefined, PatchStrategy.ServerSideApply);
+    // Assess
+    expect(applied.metadata.uid).toBeTruthy();
+    expect(applied.data).toEqual({ a: '1' });
+    expect(applied.metadata.managedFields?.some((f) => f.manager === 'contract-a' && f.operation === 'Apply')).toBe(true);
+  });
+
+  it('requires a fieldManager (422)', async () => {
+    // Prepare
+    const name = unique('ssa-nofm');
+    // Act
+    const { code, status } = await failure(t.objects.patch(configMap(name, { data: { a: '1' } }), undefined, undefined, undefined, undefined, PatchStrategy.ServerSideApply));
+    // Assess
+    expect(code).toBe(422);
+    expect(status.reason).toBe('Invalid');
+    expect(status.message).toContain('fieldManager');
+  });
+
+  it('answers 409 when another manager owns a field with another value, and force takes it over', async () => {
+    // Prepare
+    const name = unique('ssa-conflict');
+    await t.objects.patch(configMap(name, { data: { shared: 'a', mine: 'x' } }), undefined, undefined, 'contract-a', undefined, PatchStrategy.ServerSideApply);
+    // Act
+    const conflict = await failure(
+      t.objects.patch(configMap(name, { data: { shared: 'b' } }), undefined, undefined, 'contract-b', undefined, PatchStrategy.ServerSideApply),
+    );
+    const forced = await t.objects.patch(configMap(name, { data: { shared: 'b' } }), undefined, undefined, 'contract-b', true, PatchStrategy.ServerSideApply);
+    // Assess
+    expect(conflict.code).toBe(409);
+    expect(conflict.status.reason).toBe('Conflict');
+    expect(conflict.status.message).toContain('conflict with "contract-a"');
+    expect(conflict.status.details?.causes?.[0]).toMatchObject({ reason: 'FieldManagerConflict', field: '.data.shared' });
+    expect(forced.data).toEqual({ shared: 'b', mine: 'x' });
+  });
+
+  it('removes the fields a manager stops applying', async () => {
+    // Prepare
+    const name = unique('ssa-prune');
+    await t.objects.patch(configMap(name, { data: { a: '1', b: '2' } }), undefined, undefined, 'contract-a', undefined, PatchStrategy.ServerSideApply);
+    // Act
+    const reapplied = await t.objects.patch(configMap(name, { data: { a: '1' } }), undefined, undefined, 'contract-a', undefined, PatchStrategy.ServerSideApply);
+    // Assess
+    expect(reapplied.data).toEqual({ a: '1' });
+  });
+});
+
+describe('authentication', () => {
+  it('answers 401 Unauthorized with a Status for a wrong bearer token', async () => {
+    // Prepare
+    // (KubernetesObjectApi keeps the raw body; the typed APIs drop it for a 401)
+    const intruder = KubernetesObjectApi.makeApiClient(t.withToken('not-the-token'));
+    // Act
+    const { code, status } = await failure(intruder.list('v1', 'Namespace'));
+    // Assess
+    expect(code).toBe(401);
+    expect(status).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
+  });
+});
+
+describe('watch', () => {
+  it('streams ADDED, MODIFIED and DELETED events for a namespace', async () => {
+    // Prepare
+    const name = unique('watched');
+    const seen: string[] = [];
+    const watch = new Watch(t.kc);
+    const list = await t.core.listNamespacedConfigMap({ namespace: t.namespace });
+    const controller = await watch.watch(
+      `/api/v1/namespaces/${t.namespace}/configmaps`,
+      { resourceVersion: list.metadata?.resourceVersion ?? '' },
+      (phase, obj: V1ConfigMap) => {
+        if (obj.metadata?.name === name) seen.push(phase);
+      },
+      () => undefined,
+    );
+    // Act
+    await t.objects.create(configMap(name, { data: { a: '1' } }));
+    await t.objects.patch(configMap(name, { data: { a: '2' } }), undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    await t.objects.delete(configMap(name));
+    const complete = await eventually(async () => seen.length >= 3, 10_000);
+    controller.abort();
+    // Assess
+    expect(complete).toBe(true);
+    expect(seen).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
+  });
+});
