@@ -26,14 +26,19 @@ export function dynamoEndpoint(): string {
   return inject('dynamoEndpoint');
 }
 
-export async function freshStores(): Promise<FreshStores> {
+export interface FreshStoresOptions {
+  /** Clock for the stores (e.g. a frozen one to put several writes in one millisecond). */
+  now?: () => Date;
+}
+
+export async function freshStores(options: FreshStoresOptions = {}): Promise<FreshStores> {
   const endpoint = dynamoEndpoint();
   const raw = localDynamoClient(endpoint);
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   const tableName = `t_${randomBytes(6).toString('hex')}`;
   await ensureTable(raw, tableName);
   return {
-    stores: createDynamoStores({ client, tableName }),
+    stores: createDynamoStores({ client, tableName, ...(options.now ? { now: options.now } : {}) }),
     client,
     raw,
     tableName,

@@ -56,7 +56,8 @@ export class DynamoClusterPlanStore implements ClusterPlanStore {
             Put: {
               TableName: this.ctx.tableName,
               Item: headItem(nextHead),
-              ConditionExpression: 'attribute_exists(pk) AND revision = :cur',
+              ConditionExpression: 'attribute_exists(pk) AND #revision = :cur',
+              ExpressionAttributeNames: { '#revision': 'revision' },
               ExpressionAttributeValues: { ':cur': head.revision },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             },

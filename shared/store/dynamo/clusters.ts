@@ -82,7 +82,8 @@ export class DynamoClusterStore implements ClusterStore {
           TableName: this.ctx.tableName,
           Item: this.item(cluster, 1, cents),
           // A name is free when unused or when its previous cluster is Deleted.
-          ConditionExpression: 'attribute_not_exists(pk) OR phase = :deleted',
+          ConditionExpression: 'attribute_not_exists(pk) OR #phase = :deleted',
+          ExpressionAttributeNames: { '#phase': 'phase' },
           ExpressionAttributeValues: { ':deleted': 'Deleted' },
         },
       },
@@ -116,7 +117,8 @@ export class DynamoClusterStore implements ClusterStore {
           Delete: {
             TableName: this.ctx.tableName,
             Key: keys.cluster(ws, name),
-            ConditionExpression: 'rev = :rev',
+            ConditionExpression: '#rev = :rev',
+            ExpressionAttributeNames: { '#rev': 'rev' },
             ExpressionAttributeValues: { ':rev': cur.rev },
           },
         },
@@ -270,7 +272,8 @@ export class DynamoClusterStore implements ClusterStore {
           Put: {
             TableName: this.ctx.tableName,
             Item: this.item(m.next, rev, m.reservedCents),
-            ConditionExpression: 'rev = :rev',
+            ConditionExpression: '#rev = :rev',
+            ExpressionAttributeNames: { '#rev': 'rev' },
             ExpressionAttributeValues: { ':rev': cur.rev },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
@@ -329,13 +332,13 @@ export class DynamoClusterStore implements ClusterStore {
     const values: Item = { ':zero': 0, ':dc': change.clusters, ':dm': change.cents, ':entity': 'WorkspaceUsage', ':ws': ws };
     const maxClusters = change.limits?.maxClusters;
     if (maxClusters && change.clusters > 0) {
-      conditions.push('(attribute_not_exists(clusters) OR clusters <= :maxc)');
+      conditions.push('(attribute_not_exists(#clusters) OR #clusters <= :maxc)');
       values[':maxc'] = maxClusters.value - change.clusters;
     }
     const maxUsd = change.limits?.maxMonthlyUsd;
     if (maxUsd && change.cents > 0) {
       // No arithmetic in conditions: compare against (limit - this reservation), both in cents.
-      conditions.push('(attribute_not_exists(monthlyUsdCents) OR monthlyUsdCents <= :maxm)');
+      conditions.push('(attribute_not_exists(#cents) OR #cents <= :maxm)');
       values[':maxm'] = toCents(maxUsd.value) - change.cents;
     }
     return {
@@ -343,8 +346,9 @@ export class DynamoClusterStore implements ClusterStore {
         TableName: this.ctx.tableName,
         Key: keys.usage(ws),
         UpdateExpression:
-          'SET clusters = if_not_exists(clusters, :zero) + :dc, monthlyUsdCents = if_not_exists(monthlyUsdCents, :zero) + :dm, entity = :entity, workspaceId = :ws',
+          'SET #clusters = if_not_exists(#clusters, :zero) + :dc, #cents = if_not_exists(#cents, :zero) + :dm, #entity = :entity, #ws = :ws',
         ConditionExpression: conditions.length > 0 ? conditions.join(' AND ') : undefined,
+        ExpressionAttributeNames: { '#clusters': 'clusters', '#cents': 'monthlyUsdCents', '#entity': 'entity', '#ws': 'workspaceId' },
         ExpressionAttributeValues: values,
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },

@@ -111,7 +111,8 @@ export class DynamoConfigCollection<T extends { id: string; version: number }, N
             Put: {
               TableName: this.ctx.tableName,
               Item: this.toItem(next),
-              ConditionExpression: 'attribute_exists(pk) AND version = :v',
+              ConditionExpression: 'attribute_exists(pk) AND #version = :v',
+              ExpressionAttributeNames: { '#version': 'version' },
               ExpressionAttributeValues: { ':v': current.version },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             },
@@ -148,7 +149,7 @@ export class DynamoConfigCollection<T extends { id: string; version: number }, N
 
   /** A system (non-admin) field update: bumps the version so stale admin replaces are refused. */
   protected async updateFields(id: string, fields: Record<string, unknown>): Promise<T> {
-    const names: Record<string, string> = {};
+    const names: Record<string, string> = { '#version': 'version' };
     const values: Item = { ':one': 1 };
     const sets = Object.entries(fields).map(([k, v], i) => {
       names[`#f${i}`] = k;
@@ -160,7 +161,7 @@ export class DynamoConfigCollection<T extends { id: string; version: number }, N
         new UpdateCommand({
           TableName: this.ctx.tableName,
           Key: this.spec.key(id),
-          UpdateExpression: `SET ${[...sets, 'version = version + :one'].join(', ')}`,
+          UpdateExpression: `SET ${[...sets, '#version = #version + :one'].join(', ')}`,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -96,7 +96,8 @@ export class DynamoWorkspaceStore implements WorkspaceStore {
           Delete: {
             TableName: this.ctx.tableName,
             Key: keys.usage(id),
-            ConditionExpression: 'attribute_not_exists(pk) OR clusters <= :zero',
+            ConditionExpression: 'attribute_not_exists(pk) OR #clusters <= :zero',
+            ExpressionAttributeNames: { '#clusters': 'clusters' },
             ExpressionAttributeValues: { ':zero': 0 },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
@@ -121,10 +122,10 @@ export class DynamoWorkspaceStore implements WorkspaceStore {
     const deletes = items.flatMap((item) => {
       const sk = String(item.sk);
       if (sk.startsWith(keys.members(id).skPrefix)) {
-        return [{ key: { pk: item.pk, sk: item.sk }, condition: 'wsCreatedAt = :v', value: createdAt }];
+        return [{ key: { pk: item.pk, sk: item.sk }, condition: '#a = :v', attr: 'wsCreatedAt', value: createdAt }];
       }
       if (sk.startsWith(keys.clusters(id).skPrefix)) {
-        return [{ key: { pk: item.pk, sk: item.sk }, condition: 'phase = :v', value: 'Deleted' }];
+        return [{ key: { pk: item.pk, sk: item.sk }, condition: '#a = :v', attr: 'phase', value: 'Deleted' }];
       }
       return [];
     });
@@ -133,7 +134,7 @@ export class DynamoWorkspaceStore implements WorkspaceStore {
         deletes.slice(i, i + 25).map(async (d) => {
           try {
             await this.ctx.client.send(
-              new DeleteCommand({ TableName: this.ctx.tableName, Key: d.key, ConditionExpression: d.condition, ExpressionAttributeValues: { ':v': d.value } }),
+              new DeleteCommand({ TableName: this.ctx.tableName, Key: d.key, ConditionExpression: d.condition, ExpressionAttributeNames: { '#a': d.attr }, ExpressionAttributeValues: { ':v': d.value } }),
             );
           } catch (err) {
             if (!isConditionalCheckFailed(err)) throw err;
@@ -178,7 +179,8 @@ export class DynamoWorkspaceStore implements WorkspaceStore {
             Put: {
               TableName: this.ctx.tableName,
               Item: metaItem(next),
-              ConditionExpression: 'attribute_exists(pk) AND version = :v',
+              ConditionExpression: 'attribute_exists(pk) AND #version = :v',
+              ExpressionAttributeNames: { '#version': 'version' },
               ExpressionAttributeValues: { ':v': meta.version },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             },
