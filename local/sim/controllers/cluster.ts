@@ -1,0 +1,190 @@
+/**
+ * CAPI core's Cluster controller: topology (when the ClusterTopology gate is on), the v1beta2 status summary
+ * (initialization, conditions, control plane and worker counters, phase) and deletion through the
+ * `cluster.cluster.x-k8s.io` finalizer: workers, then control plane, then infrastructure, then the workload
+ * cluster's API endpoint goes away.
+ */
+import { API_CORE, API_CP } from '../classes.ts';
+import type { SimContext } from './context.ts';
+import { workloadClusterName } from './naming.ts';
+import type { Key, Reconciler, ReconcileResult, ClusterRuntime } from './runtime.ts';
+import { reconcileTopology } from './topology.ts';
+import type { Cluster, Condition, KObject, KubeadmControlPlane, Machine, MachineDeployment, MachineSet, SimCluster } from './types.ts';
+import {
+  A_DELETE_FOR_MOVE,
+  cond,
+  conditionsFrom,
+  ensureFinalizer,
+  FIN_CLUSTER,
+  getCondition,
+  hasAnnotation,
+  isDeleting,
+  isPaused,
+  isTrue,
+  L_CLUSTER_NAME,
+  removeFinalizer,
+  writeStatus,
+} from './util.ts';
+
+/** Reasons of TopologyReconciled that mean "in progress", not "broken": they do not make the Cluster unavailable. */
+const TOPOLOGY_INFO_REASONS = new Set(['ControlPlaneUpgradePending', 'MachineDeploymentsUpgradePending', 'ReconcileSucceeded', 'NoTopology']);
+
+export function clusterReconciler(sim: SimContext): Reconciler {
+  return {
+    name: 'cluster',
+    gate: 'cluster-api',
+    apiVersion: API_CORE,
+    kind: 'Cluster',
+    async reconcile(rt: ClusterRuntime, key: Key): Promise<ReconcileResult | undefined> {
+      const client = rt.client;
+      let cluster = await client.get<Cluster>(API_CORE, 'Cluster', key.name, key.namespace);
+      if (cluster === undefined) return undefined;
+      const ns = key.namespace;
+      if (isPaused(cluster, cluster)) {
+        await writeStatus(client, cluster, {
+          ...(cluster.status ?? {}),
+          conditions: conditionsFrom(cluster.status?.conditions, [cond('Paused', true, 'Paused')], cluster.metadata.generation),
+        });
+        return undefined;
+      }
+      if (isDeleting(cluster)) return reconcileDelete(sim, rt, cluster);
+      cluster = await ensureFinalizer(client, cluster, FIN_CLUSTER);
+
+      let topologyCondition: Omit<Condition, 'lastTransitionTime'> | undefined;
+      if (cluster.spec?.topology !== undefined) {
+        if (rt.gateOpen('topology')) {
+          const outcome = await reconcileTopology(sim, client, cluster);
+          topologyCondition = outcome.condition;
+          if (outcome.specPatch !== undefined && Object.keys(outcome.specPatch).length > 0) {
+            cluster = await client.mergePatch<Cluster>(API_CORE, 'Cluster', cluster.metadata.name, ns, { spec: outcome.specPatch });
+          }
+        } else {
+          topologyCondition = cond('TopologyReconciled', false, 'ClusterTopologyFeatureGateDisabled', 'The ClusterTopology feature gate is not enabled on the core provider');
+        }
+      }
+
+      const infraRef = cluster.spec?.infrastructureRef;
+      const infra = infraRef === undefined ? undefined : await client.get<SimCluster>(`${infraRef.apiGroup}/v1beta2`, infraRef.kind, infraRef.name, ns);
+      const cpRef = cluster.spec?.controlPlaneRef;
+      const kcp = cpRef === undefined ? undefined : await client.get<KubeadmControlPlane>(API_CP, cpRef.kind, cpRef.name, ns);
+      const mds = await client.list<MachineDeployment>(API_CORE, 'MachineDeployment', { namespace: ns, labels: { [L_CLUSTER_NAME]: cluster.metadata.name } });
+
+      // The infrastructure provider's endpoint becomes the Cluster's (CAPI copies it into spec).
+      const endpoint = infra?.spec?.controlPlaneEndpoint;
+      if (endpoint?.host !== undefined && cluster.spec?.controlPlaneEndpoint?.host === undefined) {
+        cluster = await client.mergePatch<Cluster>(API_CORE, 'Cluster', cluster.metadata.name, ns, { spec: { controlPlaneEndpoint: endpoint } });
+      }
+      const infraProvisioned = infra?.status?.initialization?.provisioned === true;
+      const cpInitialized = kcp?.status?.initialization?.controlPlaneInitialized === true || cluster.status?.initialization?.controlPlaneInitialized === true;
+      const vcName = workloadClusterName(ns, cluster.metadata.name);
+      const reachable = cpInitialized && sim.workloadCluster(vcName) !== undefined;
+
+      const kcpConds = kcp?.status?.conditions;
+      const cpAvailable = isTrue(kcpConds, 'Available');
+      const mdAvailable = mds.every((md) => isTrue(md.status?.conditions, 'Available'));
+      const rollingOut = isTrue(kcpConds, 'RollingOut') || mds.some((md) => isTrue(md.status?.conditions, 'RollingOut'));
+      const scalingUp = isTrue(kcpConds, 'ScalingUp') || mds.some((md) => isTrue(md.status?.conditions, 'ScalingUp'));
+      const scalingDown = isTrue(kcpConds, 'ScalingDown') || mds.some((md) => isTrue(md.status?.conditions, 'ScalingDown'));
+      const topologyOk = topologyCondition === undefined || topologyCondition.status === 'True' || TOPOLOGY_INFO_REASONS.has(topologyCondition.reason);
+
+      const items: Omit<Condition, 'lastTransitionTime'>[] = [
+        cond('InfrastructureReady', infraProvisioned, infraProvisioned ? 'Ready' : 'NotReady', infraProvisioned ? undefined : `${infraRef?.kind ?? 'InfraCluster'} is not provisioned yet`),
+        cond('ControlPlaneInitialized', cpInitialized, cpInitialized ? 'Initialized' : 'NotInitialized', cpInitialized ? undefined : 'Control plane not yet initialized'),
+        cpAvailable
+          ? cond('ControlPlaneAvailable', true, 'Available')
+          : cond('ControlPlaneAvailable', false, 'NotAvailable', getCondition(kcpConds, 'Available')?.message ?? 'Control plane not yet available'),
+        mdAvailable ? cond('WorkersAvailable', true, mds.length === 0 ? 'NoWorkers' : 'Available') : cond('WorkersAvailable', false, 'NotAvailable', mds.filter((md) => !isTrue(md.status?.conditions, 'Available')).map((md) => `* MachineDeployment ${md.metadata.name}: not available`).join('\n')),
+        reachable ? cond('RemoteConnectionProbe', true, 'ProbeSucceeded') : cond('RemoteConnectionProbe', false, cpInitialized ? 'ProbeFailed' : 'ProbeNotStarted', cpInitialized ? 'Remote connection probe failed' : 'Control plane not yet initialized'),
+        cond('RollingOut', rollingOut, rollingOut ? 'RollingOut' : 'NotRollingOut'),
+        cond('ScalingUp', scalingUp, scalingUp ? 'ScalingUp' : 'NotScalingUp'),
+        cond('ScalingDown', scalingDown, scalingDown ? 'ScalingDown' : 'NotScalingDown'),
+        cond('Paused', false, 'NotPaused'),
+        cond('Deleting', false, 'NotDeleting'),
+      ];
+      if (topologyCondition !== undefined) items.push(topologyCondition);
+      const available = infraProvisioned && cpAvailable && mdAvailable && reachable && topologyOk;
+      const notAvailable = items
+        .filter((c) => ['InfrastructureReady', 'ControlPlaneAvailable', 'WorkersAvailable', 'RemoteConnectionProbe'].includes(c.type) && c.status !== 'True')
+        .map((c) => `* ${c.type}: ${c.message ?? c.reason}`);
+      if (!topologyOk && topologyCondition !== undefined) notAvailable.push(`* TopologyReconciled: ${topologyCondition.message ?? topologyCondition.reason}`);
+      items.push(available ? cond('Available', true, 'Available') : cond('Available', false, 'NotAvailable', notAvailable.join('\n')));
+
+      const workers = { desiredReplicas: 0, replicas: 0, readyReplicas: 0, availableReplicas: 0, upToDateReplicas: 0 };
+      for (const md of mds) {
+        workers.desiredReplicas += md.spec?.replicas ?? 1;
+        workers.replicas += md.status?.replicas ?? 0;
+        workers.readyReplicas += md.status?.readyReplicas ?? 0;
+        workers.availableReplicas += md.status?.availableReplicas ?? 0;
+        workers.upToDateReplicas += md.status?.upToDateReplicas ?? 0;
+      }
+      const phase = infraRef === undefined ? 'Pending' : infraProvisioned && cluster.spec?.controlPlaneEndpoint?.host !== undefined ? 'Provisioned' : 'Provisioning';
+      await writeStatus(client, cluster, {
+        phase,
+        observedGeneration: cluster.metadata.generation,
+        initialization: { infrastructureProvisioned: infraProvisioned, controlPlaneInitialized: cpInitialized },
+        controlPlane: {
+          desiredReplicas: kcp?.spec?.replicas ?? 0,
+          replicas: kcp?.status?.replicas ?? 0,
+          readyReplicas: kcp?.status?.readyReplicas ?? 0,
+          availableReplicas: kcp?.status?.availableReplicas ?? 0,
+          upToDateReplicas: kcp?.status?.upToDateReplicas ?? 0,
+        },
+        workers,
+        conditions: conditionsFrom(cluster.status?.conditions, items, cluster.metadata.generation),
+      });
+      return undefined;
+    },
+  };
+}
+
+async function reconcileDelete(sim: SimContext, rt: ClusterRuntime, cluster: Cluster): Promise<ReconcileResult | undefined> {
+  const client = rt.client;
+  const ns = cluster.metadata.namespace ?? 'default';
+  const name = cluster.metadata.name;
+  // clusterctl move deletes the source copy itself (and removes finalizers); the workload keeps running.
+  if (hasAnnotation(cluster, A_DELETE_FOR_MOVE)) return undefined;
+  const byCluster = { namespace: ns, labels: { [L_CLUSTER_NAME]: name } };
+  const mds = await client.list<MachineDeployment>(API_CORE, 'MachineDeployment', byCluster);
+  const sets = await client.list<MachineSet>(API_CORE, 'MachineSet', byCluster);
+  const machines = await client.list<Machine>(API_CORE, 'Machine', byCluster);
+  const workerMachines = machines.filter((m) => m.metadata.labels?.['cluster.x-k8s.io/control-plane'] === undefined);
+  let reason = 'WaitingForWorkersDeletion';
+  let message = `* MachineDeployments: ${mds.length}\n* MachineSets: ${sets.length}\n* Worker Machines: ${workerMachines.length}`;
+  for (const md of mds) await client.delete(API_CORE, 'MachineDeployment', md.metadata.name, ns);
+  for (const ms of sets) if (!hasOwner(ms)) await client.delete(API_CORE, 'MachineSet', ms.metadata.name, ns);
+  for (const m of workerMachines) if (!hasOwner(m)) await client.delete(API_CORE, 'Machine', m.metadata.name, ns);
+  const workersGone = mds.length === 0 && sets.length === 0 && workerMachines.length === 0;
+  const cpRef = cluster.spec?.controlPlaneRef;
+  const kcp = cpRef === undefined ? undefined : await client.get<KObject>(API_CP, cpRef.kind, cpRef.name, ns);
+  const infraRef = cluster.spec?.infrastructureRef;
+  const infra = infraRef === undefined ? undefined : await client.get<KObject>(`${infraRef.apiGroup}/v1beta2`, infraRef.kind, infraRef.name, ns);
+  if (workersGone) {
+    if (kcp !== undefined) {
+      reason = 'WaitingForControlPlaneDeletion';
+      message = `* KubeadmControlPlane ${kcp.metadata.name} is deleting`;
+      await client.delete(API_CP, kcp.kind, kcp.metadata.name, ns);
+    } else if (machines.length > 0) {
+      reason = 'WaitingForControlPlaneDeletion';
+      message = `* Control plane Machines: ${machines.length}`;
+    } else if (infra !== undefined) {
+      reason = 'WaitingForInfrastructureDeletion';
+      message = `* ${infra.kind} ${infra.metadata.name} is deleting`;
+      await client.delete(infra.apiVersion, infra.kind, infra.metadata.name, ns);
+    } else {
+      await sim.removeWorkloadCluster(workloadClusterName(ns, name));
+      await removeFinalizer(client, cluster, FIN_CLUSTER);
+      return undefined;
+    }
+  }
+  await writeStatus(client, cluster, {
+    ...(cluster.status ?? {}),
+    phase: 'Deleting',
+    conditions: conditionsFrom(cluster.status?.conditions, [cond('Deleting', true, reason, message), cond('Available', false, 'NotAvailable', '* Deleting: Cluster is being deleted')], cluster.metadata.generation),
+  });
+  return { requeueAfterMs: sim.timing.requeueMs };
+}
+
+function hasOwner(obj: KObject): boolean {
+  return (obj.metadata.ownerReferences?.length ?? 0) > 0;
+}
+

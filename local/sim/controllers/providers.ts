@@ -1,0 +1,137 @@
+/**
+ * What `clusterctl init` leaves in a cluster, for the providers the simulator emulates: per provider a namespace,
+ * a controller Deployment and a clusterctl Provider inventory object, labelled as clusterctl labels them.
+ * The simulator installs these in the management cluster at start; tests (and Slipway's installer) create the
+ * same objects in a workload cluster to turn its controllers on.
+ *
+ * A virtual cluster's controllers for a provider run only when its inventory object exists and its Deployment
+ * is Available (which needs a schedulable node: see the workloads controller). The topology controller also
+ * needs the ClusterTopology feature gate on the core Deployment (`--feature-gates=...ClusterTopology=true`), as
+ * in CAPI where it is off by default.
+ */
+import { API_CLUSTERCTL } from '../classes.ts';
+
+export type ProviderType = 'CoreProvider' | 'BootstrapProvider' | 'ControlPlaneProvider' | 'InfrastructureProvider' | 'AddonProvider';
+
+export interface ProviderSpec {
+  /** Inventory name, also the `cluster.x-k8s.io/provider` label value. */
+  name: string;
+  providerName: string;
+  type: ProviderType;
+  namespace: string;
+  deployment: string;
+  image: string;
+  version: string;
+}
+
+export const PROVIDERS: readonly ProviderSpec[] = [
+  {
+    name: 'cluster-api',
+    providerName: 'cluster-api',
+    type: 'CoreProvider',
+    namespace: 'capi-system',
+    deployment: 'capi-controller-manager',
+    image: 'registry.k8s.io/cluster-api/cluster-api-controller',
+    version: 'v1.14.0',
+  },
+  {
+    name: 'bootstrap-kubeadm',
+    providerName: 'kubeadm',
+    type: 'BootstrapProvider',
+    namespace: 'capi-kubeadm-bootstrap-system',
+    deployment: 'capi-kubeadm-bootstrap-controller-manager',
+    image: 'registry.k8s.io/cluster-api/kubeadm-bootstrap-controller',
+    version: 'v1.14.0',
+  },
+  {
+    name: 'control-plane-kubeadm',
+    providerName: 'kubeadm',
+    type: 'ControlPlaneProvider',
+    namespace: 'capi-kubeadm-control-plane-system',
+    deployment: 'capi-kubeadm-control-plane-controller-manager',
+    image: 'registry.k8s.io/cluster-api/kubeadm-control-plane-controller',
+    version: 'v1.14.0',
+  },
+  {
+    name: 'infrastructure-sim',
+    providerName: 'sim',
+    type: 'InfrastructureProvider',
+    namespace: 'capi-sim-system',
+    deployment: 'capi-sim-controller-manager',
+    image: 'ghcr.io/slipway/capi-sim-controller',
+    version: 'v0.1.0',
+  },
+  {
+    name: 'addon-helm',
+    providerName: 'helm',
+    type: 'AddonProvider',
+    namespace: 'caaph-system',
+    deployment: 'caaph-controller-manager',
+    image: 'registry.k8s.io/cluster-api-helm/cluster-api-helm-controller',
+    version: 'v0.6.0',
+  },
+];
+
+export interface ComponentObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  [key: string]: unknown;
+}
+
+export interface ComponentOptions {
+  /** Turn the ClusterTopology feature gate on (core provider). Default true. */
+  clusterTopology?: boolean;
+  /** Let the controllers run on control-plane nodes (needed before a cluster has workers). Default true. */
+  tolerateControlPlane?: boolean;
+  /** Include CAAPH. Default true. */
+  addonHelm?: boolean;
+}
+
+/** Namespaces, Deployments and Provider inventory objects, in creation order. */
+export function providerComponents(options: ComponentOptions = {}): ComponentObject[] {
+  const { clusterTopology = true, tolerateControlPlane = true, addonHelm = true } = options;
+  const out: ComponentObject[] = [];
+  for (const p of PROVIDERS) {
+    if (p.type === 'AddonProvider' && !addonHelm) continue;
+    const labels = { 'clusterctl.cluster.x-k8s.io': '', 'cluster.x-k8s.io/provider': p.name };
+    out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: p.namespace, labels } });
+    const args = ['--leader-elect', '--diagnostics-address=:8443'];
+    if (p.type === 'CoreProvider' || p.type === 'ControlPlaneProvider') {
+      args.push(`--feature-gates=MachinePool=true,ClusterTopology=${clusterTopology}`);
+    }
+    const selector = { 'cluster.x-k8s.io/provider': p.name, 'control-plane': 'controller-manager' };
+    out.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: p.deployment, namespace: p.namespace, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels: { ...selector, 'clusterctl.cluster.x-k8s.io': '' } },
+          spec: {
+            containers: [{ name: 'manager', image: `${p.image}:${p.version}`, args }],
+            serviceAccountName: 'manager',
+            terminationGracePeriodSeconds: 10,
+            tolerations: tolerateControlPlane
+              ? [
+                  { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+                  { key: 'node-role.kubernetes.io/master', effect: 'NoSchedule' },
+                ]
+              : [],
+          },
+        },
+      },
+    });
+    out.push({
+      apiVersion: API_CLUSTERCTL,
+      kind: 'Provider',
+      metadata: { name: p.name, namespace: p.namespace, labels },
+      providerName: p.providerName,
+      type: p.type,
+      version: p.version,
+    });
+  }
+  return out;
+}

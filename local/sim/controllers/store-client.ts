@@ -1,0 +1,62 @@
+/** The controllers' Client over one virtual cluster's in-memory ClusterStore. */
+import type { ClusterStore, KubeObject } from '../apiserver/store.ts';
+import type { Client, ListOptions } from './client.ts';
+import type { KObject } from './types.ts';
+
+export class StoreClient implements Client {
+  readonly store: ClusterStore;
+  readonly #manager: string;
+
+  constructor(store: ClusterStore, fieldManager: string) {
+    this.store = store;
+    this.#manager = fieldManager;
+  }
+
+  async get<T extends KObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+    return this.store.get({ apiVersion, kind, name, ...(namespace !== undefined ? { namespace } : {}) }) as T | undefined;
+  }
+
+  async list<T extends KObject>(apiVersion: string, kind: string, options: ListOptions = {}): Promise<T[]> {
+    const labelSelector =
+      options.labels === undefined
+        ? undefined
+        : Object.entries(options.labels).map(([key, value]) => ({ key, op: 'in' as const, values: [value] }));
+    return this.store.list({
+      apiVersion,
+      kind,
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      ...(labelSelector !== undefined ? { labelSelector } : {}),
+    }) as unknown as T[];
+  }
+
+  async create<T extends KObject>(obj: KObject): Promise<T> {
+    // Objects created with a status (a kubelet registering its Node) keep it, as create + status update would.
+    return this.store.create(obj as unknown as KubeObject, { fieldManager: this.#manager, withStatus: obj.status !== undefined }) as unknown as T;
+  }
+
+  async update<T extends KObject>(obj: KObject): Promise<T> {
+    return this.store.update(obj as unknown as KubeObject, { fieldManager: this.#manager }) as unknown as T;
+  }
+
+  async updateStatus<T extends KObject>(obj: KObject): Promise<T> {
+    return this.store.updateStatus(obj as unknown as KubeObject, { fieldManager: this.#manager }) as unknown as T;
+  }
+
+  async mergePatch<T extends KObject>(apiVersion: string, kind: string, name: string, namespace: string | undefined, patch: unknown): Promise<T> {
+    return this.store.mergePatch({ apiVersion, kind, name, ...(namespace !== undefined ? { namespace } : {}) }, patch, {
+      fieldManager: this.#manager,
+    }) as unknown as T;
+  }
+
+  async apply<T extends KObject>(obj: KObject, fieldManager: string): Promise<T> {
+    return this.store.apply(obj as unknown as KubeObject, { fieldManager, force: true }) as unknown as T;
+  }
+
+  async delete(apiVersion: string, kind: string, name: string, namespace?: string): Promise<void> {
+    const ref = { apiVersion, kind, name, ...(namespace !== undefined ? { namespace } : {}) };
+    if (this.store.get(ref) === undefined) return;
+    const current = this.store.get(ref);
+    if (current?.metadata.deletionTimestamp !== undefined) return;
+    this.store.delete(ref);
+  }
+}
