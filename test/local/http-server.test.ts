@@ -307,7 +307,7 @@ describe('start-up', () => {
     const err = await startLocalApiServer({ port, handlers, verifier: issuer }).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(PortInUseError);
-    expect((err as Error).message).toMatch(new RegExp(`port is already in use`));
+    expect((err as Error).message).toMatch(/port is already in use/);
     expect((err as Error).message).not.toContain('\n');
   });
 
