@@ -222,6 +222,18 @@ export class ServiceUnavailableError extends ApiError {
   }
 }
 
+/** A server-side failure; also what a real server answers for a storage error it has no better mapping for. */
+export class InternalError extends ApiError {
+  override name = 'InternalError';
+  static of(message: string): InternalError {
+    return new InternalError(failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }));
+  }
+  /** A storage error the API server does not map: it answers 500 with reason Unknown and the bare message. */
+  static unmapped(message: string): InternalError {
+    return new InternalError(failure(500, 'Unknown', message));
+  }
+}
+
 /** Wraps any thrown value into a Status the HTTP layer can send (unknown errors become 500 InternalError). */
 export function toStatus(err: unknown): Status {
   if (err instanceof ApiError) return err.status;

@@ -429,7 +429,8 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       }
       case 'delete': {
         const result = store.delete(ref, deleteOptions(await readBody(req), query));
-        if (!result.deleted) return send(res, 200, result.object);
+        // A real Namespace always goes through Terminating (its `kubernetes` finalizer), so the answer is the object.
+        if (!result.deleted || (r.info.group === '' && r.info.kind === 'Namespace')) return send(res, 200, result.object);
         return send(res, 200, successStatus({ group: r.info.group, plural: r.info.plural, kind: r.info.kind }, result.object.metadata.name, result.object.metadata.uid ?? ''));
       }
       case 'deletecollection': {

@@ -42,6 +42,7 @@ import {
   ConflictError,
   type FieldError,
   ForbiddenError,
+  InternalError,
   InvalidError,
   NotFoundError,
   type ResourceId,
@@ -292,6 +293,9 @@ export class ClusterStore {
   // ── writing ────────────────────────────────────────────────────────────────────────────────────────────────
 
   create(input: KubeObject, opts: CreateOptions = {}): KubeObject {
+    // etcd refuses it and the API server passes that on unmapped: an object copied from elsewhere must be cleaned.
+    const rv = input.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== '') throw InternalError.unmapped('resourceVersion should not be set on objects to be created');
     return this.createWith(input, opts, undefined);
   }
 
@@ -300,6 +304,7 @@ export class ClusterStore {
     const info = this.kindOf(input.apiVersion, input.kind);
     const obj = this.normalise(info, clone(input));
     const meta = obj.metadata;
+    delete meta.resourceVersion;
     if (!meta.name && meta.generateName) meta.name = this.generateName(info, meta.generateName, meta.namespace);
     this.validate(info, obj, undefined);
     if (info.namespaced) this.checkNamespaceWritable(info, meta.name, meta.namespace ?? '');

@@ -105,6 +105,19 @@ describe('CRUD through client-node', () => {
     expect((await t.objects.read<V1ConfigMap>(configMap(name))).data).toEqual({ a: '2' });
   });
 
+  it('refuses to create an object that still carries a resourceVersion (a copy not cleaned)', async () => {
+    // Prepare
+    const name = unique('copied');
+    const original = await t.objects.create(configMap(name));
+    const copy = configMap(unique('copy'), { metadata: { name: unique('copy'), resourceVersion: original.metadata?.resourceVersion } });
+    // Act
+    const { code, status } = await failure(t.objects.create(copy));
+    // Assess
+    expect(code).toBe(500);
+    expect(status.message).toContain('resourceVersion should not be set on objects to be created');
+    expect(await isGone(t.objects, copy)).toBe(true);
+  });
+
   it('refuses malformed names with 422 Invalid', async () => {
     // Prepare
     const bad = configMap('Not_A_Name');
