@@ -126,14 +126,17 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const jar = findDynamoDbLocalJar();
   const requested = options.port ?? 0;
   if (requested !== 0 && !(await portIsFree(requested))) throw new PortInUseError(requested);
-  const port = requested === 0 ? await freePort() : requested;
-
-  try {
-    return await launch(jar, port, options, true);
-  } catch (err) {
-    // Older jars do not know -disableTelemetry; they print usage and exit. Retry once without it.
-    if (err instanceof UnknownOptionError) return launch(jar, port, options, false);
-    throw err;
+  let telemetryFlag = true;
+  for (let attempt = 1; ; attempt++) {
+    const port = requested === 0 ? await freePort() : requested;
+    try {
+      return await launch(jar, port, options, telemetryFlag);
+    } catch (err) {
+      // Older jars do not know -disableTelemetry; they print usage and exit. Retry without it.
+      if (err instanceof UnknownOptionError && telemetryFlag) telemetryFlag = false;
+      // A port we picked was taken by someone else between the check and the JVM's bind: pick another.
+      else if (!(err instanceof PortInUseError && requested === 0 && attempt < 3)) throw err;
+    }
   }
 }
 
@@ -161,7 +164,8 @@ async function launch(jar: string, port: number, options: DynamoDbLocalOptions, 
     child.once('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'ENOENT' ? new JavaNotFoundError() : new DynamoDbLocalStartError(`cannot start java: ${err.message}`, { cause: err }));
     });
-    child.once('exit', (code, signal) => {
+    // 'close' (not 'exit'): all output has been read by then, so the diagnosis below sees the whole of it.
+    child.once('close', (code, signal) => {
       if (/Unrecognized option|usage: java/i.test(output) && telemetryFlag) reject(new UnknownOptionError(output));
       else if (/Address already in use|Failed to bind/i.test(output)) reject(new PortInUseError(port));
       else reject(new DynamoDbLocalStartError(`DynamoDB Local exited during start (code ${code ?? signal}): ${lastLine(output)}`));
@@ -176,7 +180,17 @@ async function launch(jar: string, port: number, options: DynamoDbLocalOptions, 
     await kill(child);
     throw err;
   }
-  return { endpoint, port, stop: () => kill(child) };
+  // Never leave an orphaned JVM behind when this process exits without calling stop().
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  return {
+    endpoint,
+    port,
+    stop: () => {
+      process.removeListener('exit', killOnExit);
+      return kill(child);
+    },
+  };
 }
 
 function lastLine(text: string): string {
