@@ -52,6 +52,10 @@ interface Node {
   deleteFromSource: boolean;
 }
 
+function header(o: KubernetesObject) {
+  return { apiVersion: o.apiVersion ?? '', kind: o.kind ?? '', metadata: { name: o.metadata?.name ?? '', ...(o.metadata?.namespace !== undefined ? { namespace: o.metadata.namespace } : {}) } };
+}
+
 function code(err: unknown): number | undefined {
   return (err as { code?: number }).code;
 }
@@ -115,7 +119,7 @@ async function move(source: Clients, target: Clients, namespace: string, cluster
   // (2) wait until nothing blocks the move
   await waitFor('no block-move annotation', async () => {
     for (const n of nodes) {
-      const live = await source.objects.read(n.obj).catch(() => undefined);
+      const live = await source.objects.read(header(n.obj)).catch(() => undefined);
       if (live?.metadata?.annotations?.['clusterctl.cluster.x-k8s.io/block-move'] !== undefined) return false;
     }
     return true;
@@ -123,7 +127,7 @@ async function move(source: Clients, target: Clients, namespace: string, cluster
   // (3)+(4) create in owner order with rebuilt ownerReferences; status is not copied
   const newUid = new Map<string, string>();
   for (const n of nodes) {
-    const live = (await source.objects.read(n.obj)) as Node['obj'];
+    const live = (await source.objects.read(header(n.obj))) as Node['obj'];
     const { status: _status, ...rest } = live;
     const meta = live.metadata ?? {};
     const obj = {
@@ -145,7 +149,7 @@ async function move(source: Clients, target: Clients, namespace: string, cluster
       created = await target.objects.create(obj);
     } catch (err) {
       if (code(err) !== 409) throw err;
-      const current = await target.objects.read(obj);
+      const current = await target.objects.read(header(obj));
       created = await target.objects.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata?.resourceVersion } });
     }
     newUid.set(meta.uid ?? '', created.metadata?.uid ?? '');
