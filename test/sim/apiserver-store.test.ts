@@ -150,4 +150,27 @@ describe('ClusterStore', () => {
     // Assess
     expect(store.get({ apiVersion: CAPI, kind: 'Machine', namespace: 'ns1', name: 'm1' })).toBeUndefined();
   });
+
+  it('runs admission checks on main-resource writes, not on status writes', () => {
+    // Prepare
+    const store = withNamespace();
+    store.addValidator('controlplane.cluster.x-k8s.io', 'KubeadmControlPlane', (obj) => {
+      const replicas = (obj.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+      return replicas % 2 === 0 ? [{ field: 'spec.replicas', type: 'FieldValueForbidden', detail: 'cannot be an even number when etcd is stacked' }] : [];
+    });
+    const kcp = (replicas: number): KubeObject => ({
+      apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
+      kind: 'KubeadmControlPlane',
+      metadata: { name: 'cp', namespace: 'ns1' },
+      spec: { replicas },
+    });
+    // Act
+    const even = () => store.create(kcp(2));
+    const created = store.create(kcp(3));
+    const status = store.updateStatus({ ...clone(created), status: { replicas: 2 } });
+    // Assess
+    expect(even).toThrow(InvalidError);
+    expect(even).toThrow('spec.replicas: Forbidden: cannot be an even number when etcd is stacked');
+    expect(status.status).toEqual({ replicas: 2 });
+  });
 });

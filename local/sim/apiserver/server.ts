@@ -442,8 +442,10 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
           labelSelector: query.get('labelSelector') ?? undefined,
           fieldSelector: query.get('fieldSelector') ?? undefined,
         });
-        for (const item of items) if (store.get(item) !== undefined) store.delete(item, opts);
-        return send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 200 });
+        const deleted: KubeObject[] = [];
+        for (const item of items) if (store.get(item) !== undefined) deleted.push(store.delete(item, opts).object);
+        // Like the real registry, the answer is the list of what was deleted (or marked for deletion).
+        return send(res, 200, { kind: `${r.info.kind}List`, apiVersion, metadata: { resourceVersion: store.resourceVersion }, items: deleted });
       }
       default:
         throw MethodNotAllowedError.of(req.method ?? '');

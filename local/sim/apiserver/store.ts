@@ -28,6 +28,10 @@
  * - No-op writes (nothing changed) return the stored object without a new resourceVersion or event.
  * - `metadata.generation` is bumped only when something outside metadata and status changes.
  *
+ * - `addValidator(group, kind, fn)`: an admission check (a provider webhook's rules) → InvalidError (422).
+ * - Every method taking a ref also takes the object itself (`RefLike`); `ownerRefTo(owner, {controller})`
+ *   builds an ownerReference.
+ *
  * Events
  * - `subscribe(listener, {group?, kind?})` → unsubscribe function. Listeners receive `{type, object}` after
  *   every change, in commit order, synchronously after the write (queued if a listener itself writes), so a
@@ -107,6 +111,12 @@ export interface DeleteResult {
 }
 
 export type Listener = (event: WatchEvent) => void;
+
+/**
+ * An admission check (what a validating webhook does on a real cluster): returns the field errors that make a
+ * create (`old` undefined) or update of `obj` invalid; any error fails the write with 422 Invalid.
+ */
+export type Validator = (obj: KubeObject, old: KubeObject | undefined) => FieldError[];
 
 export interface ClusterStoreOptions {
   /** Name used in logs and counters. */
@@ -205,6 +215,7 @@ export class ClusterStore {
   private lastTombstone: KubeObject | undefined;
   private revision = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly validators = new Map<string, Validator[]>();
 
   constructor(opts: ClusterStoreOptions = {}) {
     this.name = opts.name ?? 'cluster';
@@ -420,6 +431,18 @@ export class ClusterStore {
     return { object: this.remove(info, obj, opts.propagationPolicy ?? 'Background'), deleted: true };
   }
 
+  /** Adds an admission check for one kind (e.g. a provider webhook's rules). Returns the function removing it. */
+  addValidator(group: string, kind: string, validator: Validator): () => void {
+    const key = `${group}/${kind}`;
+    const list = this.validators.get(key) ?? [];
+    list.push(validator);
+    this.validators.set(key, list);
+    return () => {
+      const i = list.indexOf(validator);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
   // ── events ─────────────────────────────────────────────────────────────────────────────────────────────────
 
   /** Calls `listener` after every change (of one group/kind when given); returns the unsubscribe function. */
@@ -485,7 +508,7 @@ export class ClusterStore {
     }
   }
 
-  private validate(info: KindInfo, obj: KubeObject, old: KubeObject | undefined): void {
+  private validate(info: KindInfo, obj: KubeObject, old: KubeObject | undefined, admission = true): void {
     const meta = obj.metadata;
     const errors: FieldError[] = [];
     const isNamespace = info.group === '' && info.kind === 'Namespace';
@@ -533,6 +556,7 @@ export class ClusterStore {
         errors.push({ field: 'metadata.finalizers', type: 'FieldValueForbidden', detail: 'no new finalizers can be added if the object is being deleted' });
       }
     }
+    if (admission) for (const validator of this.validators.get(`${info.group}/${info.kind}`) ?? []) errors.push(...validator(obj, old));
     if (errors.length > 0) throw InvalidError.of(resourceId(info), meta.name || meta.generateName || '', errors);
   }
 
@@ -629,7 +653,8 @@ export class ClusterStore {
       }
       if (info.group === '' && info.kind === 'Namespace') target.spec = current.spec;
     }
-    this.validate(info, target, current);
+    // Like webhooks, admission checks apply to the main resource, not to status writes.
+    this.validate(info, target, current, subresource === 'main');
     if (manager !== undefined) {
       const scope = subresource === 'status' ? 'status' : info.statusSubresource ? 'main' : 'all';
       const managed = ownershipAfterUpdate({

@@ -249,6 +249,54 @@ describe('metadata semantics', () => {
     expect(await eventually(() => isGone(t.objects, dependent))).toBe(true);
   });
 
+  it('orphans dependents with propagationPolicy Orphan', async () => {
+    // Prepare
+    const owner = await t.objects.create(configMap(unique('owner')));
+    const depName = unique('kept');
+    await t.objects.create(
+      configMap(depName, { metadata: { name: depName, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata?.name ?? '', uid: owner.metadata?.uid ?? '' }] } }),
+    );
+    // Act
+    await t.objects.delete(configMap(owner.metadata?.name ?? ''), undefined, undefined, undefined, undefined, 'Orphan');
+    const released = await eventually(async () => (await t.objects.read<V1ConfigMap>(configMap(depName))).metadata?.ownerReferences === undefined);
+    // Assess
+    expect(released).toBe(true);
+    expect(await eventually(() => isGone(t.objects, configMap(owner.metadata?.name ?? '')))).toBe(true);
+    expect(await isGone(t.objects, configMap(depName))).toBe(false);
+  });
+
+  it('honours delete preconditions (uid, resourceVersion) with 409', async () => {
+    // Prepare
+    const name = unique('precond');
+    const created = await t.objects.create(configMap(name));
+    await t.objects.replace({ ...created, data: { changed: 'yes' } });
+    // Act
+    const stale = await failure(
+      t.core.deleteNamespacedConfigMap({ name, namespace: t.namespace, body: { preconditions: { resourceVersion: created.metadata?.resourceVersion } } }),
+    );
+    const wrongUid = await failure(
+      t.core.deleteNamespacedConfigMap({ name, namespace: t.namespace, body: { preconditions: { uid: '6b0e6e5e-0000-4000-8000-000000000001' } } }),
+    );
+    // Assess
+    expect(stale.code).toBe(409);
+    expect(stale.status.reason).toBe('Conflict');
+    expect(wrongUid.code).toBe(409);
+    expect(wrongUid.status.message).toContain('Precondition failed: UID in precondition');
+    expect(await isGone(t.objects, configMap(name))).toBe(false);
+  });
+
+  it('deletes a collection by label selector', async () => {
+    // Prepare
+    const run = unique('coll');
+    for (const n of ['a', 'b']) await t.objects.create(configMap(`${run}-${n}`, { metadata: { name: `${run}-${n}`, labels: { coll: run } } }));
+    await t.objects.create(configMap(`${run}-other`));
+    // Act
+    await t.core.deleteCollectionNamespacedConfigMap({ namespace: t.namespace, labelSelector: `coll=${run}` });
+    // Assess
+    expect(await eventually(async () => (await t.core.listNamespacedConfigMap({ namespace: t.namespace, labelSelector: `coll=${run}` })).items.length === 0)).toBe(true);
+    expect(await isGone(t.objects, configMap(`${run}-other`))).toBe(false);
+  });
+
   it('garbage-collects an object whose owner uid does not exist', async () => {
     // Prepare
     const orphan = configMap(unique('orphan'), {

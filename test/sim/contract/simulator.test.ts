@@ -259,6 +259,20 @@ describe.runIf(!realCluster)('simulator-only contract', () => {
       expect(sim.server.counters(sim.cluster.name).faults.droppedConnections).toBe(1);
     });
 
+    it('takes faults through the admin endpoint too', async () => {
+      // Prepare
+      const set = await fetch(`${sim.server.url}/sim/faults/${sim.cluster.name}`, { method: 'PUT', body: JSON.stringify({ errorRate: 1 }) });
+      // Act
+      const { code } = await failure(t.core.readNamespace({ name: t.namespace }));
+      const cleared = await fetch(`${sim.server.url}/sim/faults/${sim.cluster.name}`, { method: 'PUT', body: '{}' });
+      const after = await t.core.readNamespace({ name: t.namespace });
+      // Assess
+      expect(set.status).toBe(200);
+      expect(code).toBe(503);
+      expect(cleared.status).toBe(200);
+      expect(after.metadata?.name).toBe(t.namespace);
+    });
+
     it('adds latency', async () => {
       // Prepare
       sim.server.setFaults(sim.cluster.name, { latencyMs: 120 });
