@@ -68,9 +68,10 @@ export interface LocalStateMachineOptions {
   /** CDK `DefinitionSubstitutions`: fills `${Name}` in the ASL file. */
   substitutions?: Readonly<Record<string, string>>;
   /**
-   * Scales time: 1 = real time, 0.01 = a 30 s Wait lasts 0.3 s, 0 = no waiting. Applies to `Seconds` Waits
-   * and Retry intervals (BackoffRate and MaxDelaySeconds still apply). Waits on `SecondsPath`/`Timestamp*`
-   * depend on the input and stay real time; they are listed in `unscaledWaits`.
+   * Scales time: 1 = real time, 0.01 = a 30 s Wait lasts 0.3 s, 0 = no waiting. Applies to every Wait
+   * (`Seconds`, `SecondsPath`, `Timestamp`, `TimestampPath`) and to Retry intervals (BackoffRate and
+   * MaxDelaySeconds still apply). Task timeouts and the execution timeout stay real time: handlers run at
+   * real speed.
    */
   timeFactor?: number;
 }
@@ -135,10 +136,11 @@ export class LocalStateMachine {
   readonly definition: StateMachineDefinition;
   /** Task state name → what it is bound to. */
   readonly bindings: ReadonlyMap<string, Binding>;
-  /** Wait states whose duration comes from the input, so `timeFactor` cannot scale them. */
-  readonly unscaledWaits: readonly string[];
+  /** Wait states whose duration comes from the input or the clock, run as scaled sleeps (see prepareForRun). */
+  readonly dynamicWaits: ReadonlySet<string>;
   private readonly runnable: StateMachine;
   private readonly waitOverrides: Record<string, number>;
+  private readonly timeFactor: number;
 
   constructor(
     readonly name: string,
@@ -160,10 +162,12 @@ export class LocalStateMachine {
 
     const states = collectStates(this.definition, name);
     this.bindings = bindTasks(states, options, name);
-    const waits = waitOverrides(states, timeFactor, name);
-    this.waitOverrides = waits.overrides;
-    this.unscaledWaits = waits.unscaled;
-    this.runnable = new StateMachine(scaleRetries(this.definition, timeFactor), { validationOptions: { noValidate: true } });
+    checkWaitNames(states, name);
+    this.timeFactor = timeFactor;
+    this.waitOverrides = staticWaitOverrides(states, timeFactor);
+    const prepared = prepareForRun(this.definition, timeFactor);
+    this.dynamicWaits = prepared.dynamicWaits;
+    this.runnable = new StateMachine(prepared.definition, { validationOptions: { noValidate: true } });
   }
 
   static fromFile(path: string, options: LocalStateMachineOptions = {}, name = basename(path).replace(/\.asl\.json$/, '')): LocalStateMachine {
@@ -192,10 +196,22 @@ export class LocalStateMachine {
         return binding.call(taskInput, { ...info, stateName });
       };
     }
-    return this.runnable.run(input, {
+    // The library aborts its own sleeps but not a Task's promise: our wait stand-ins listen to this.
+    const sleeps = new AbortController();
+    for (const stateName of this.dynamicWaits) {
+      handlers[stateName] = (params) => dynamicWait(params, this.timeFactor, sleeps.signal);
+    }
+    const run = this.runnable.run(input, {
       overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: this.waitOverrides },
       ...(hooks.context === undefined ? {} : { context: hooks.context }),
     });
+    return {
+      ...run,
+      abort: () => {
+        sleeps.abort();
+        run.abort();
+      },
+    };
   }
 }
 
@@ -380,7 +396,7 @@ export class LocalWorkflowStarter implements WorkflowStarter {
         },
       },
     );
-    const events = this.consumeEvents(run.eventLogs, state);
+    const events = this.consumeEvents(run.eventLogs, state, machine.dynamicWaits);
     const result = run.result.then(
       (output) => {
         state.status = 'SUCCEEDED';
@@ -405,7 +421,7 @@ export class LocalWorkflowStarter implements WorkflowStarter {
     return { state, inputKey, settled, abort: run.abort };
   }
 
-  private async consumeEvents(events: ReturnType<StateMachine['run']>['eventLogs'], state: LocalExecution): Promise<void> {
+  private async consumeEvents(events: ReturnType<StateMachine['run']>['eventLogs'], state: LocalExecution, waits: ReadonlySet<string>): Promise<void> {
     for await (const event of events) {
       if (event.type !== 'StateEntered' && event.type !== 'StateRetried') continue;
       state.transitions++;
@@ -415,7 +431,8 @@ export class LocalWorkflowStarter implements WorkflowStarter {
         executionName: state.name,
         kind: event.type === 'StateEntered' ? 'entered' : 'retried',
         state: event.state.name,
-        stateType: event.state.type,
+        // A Wait replaced by a sleeping Task (scaled time) is still a Wait to whoever is watching.
+        stateType: waits.has(event.state.name) ? 'Wait' : event.state.type,
         at: event.timestamp,
       });
     }
@@ -598,40 +615,56 @@ function jsonClone(value: unknown): JsonValue {
   return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
-function waitOverrides(states: readonly FoundState[], timeFactor: number, machine: string): { overrides: Record<string, number>; unscaled: string[] } {
-  const overrides: Record<string, number> = {};
-  const unscaled: string[] = [];
-  if (timeFactor === 1) return { overrides, unscaled };
+/** The library keys Wait overrides by state name: two Waits of one name must be the same Wait. */
+function checkWaitNames(states: readonly FoundState[], machine: string): void {
+  const seen = new Map<string, string>();
   for (const { name, state } of states) {
     if (state.Type !== 'Wait') continue;
-    if (typeof state.Seconds !== 'number') {
-      unscaled.push(name);
-      continue;
-    }
-    const ms = state.Seconds * 1000 * timeFactor;
-    if (overrides[name] !== undefined && overrides[name] !== ms) {
-      throw new StateMachineDefinitionError(`${machine}: two Wait states named ${name} with different durations`);
-    }
-    overrides[name] = ms;
+    const shape = canonicalJson({ ...state, Next: undefined, End: undefined });
+    const previous = seen.get(name);
+    if (previous !== undefined && previous !== shape) throw new StateMachineDefinitionError(`${machine}: two different Wait states are named ${name}`);
+    seen.set(name, shape);
   }
-  return { overrides, unscaled };
 }
 
+/** `Seconds` Waits: a fixed duration, scaled through the library's `waitTimeOverrides` (milliseconds). */
+function staticWaitOverrides(states: readonly FoundState[], timeFactor: number): Record<string, number> {
+  const overrides: Record<string, number> = {};
+  if (timeFactor === 1) return overrides;
+  for (const { name, state } of states) {
+    if (state.Type === 'Wait' && typeof state.Seconds === 'number') overrides[name] = state.Seconds * 1000 * timeFactor;
+  }
+  return overrides;
+}
+
+const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::slipway-local:wait';
+
 /**
- * Retry intervals are scaled in a copy of the definition rather than with `retryIntervalOverrides`: the
- * library's override is one fixed interval per retrier, which would drop BackoffRate; scaling IntervalSeconds
- * and MaxDelaySeconds keeps the exact backoff curve, only faster.
+ * The definition actually run: Retry intervals scaled, and — when time is scaled — every Wait whose duration
+ * depends on the input or the clock (`SecondsPath`, `Timestamp`, `TimestampPath`) replaced by a Task of the
+ * same name that sleeps the scaled duration. A `waitTimeOverrides` entry cannot do that: it is a constant
+ * read before the state's input is known. The Task keeps the Wait's data flow exactly (InputPath, the input
+ * passed through as the result, OutputPath) and transitions still count one state.
+ *
+ * Retry intervals are scaled here too rather than with `retryIntervalOverrides`: the library's override is
+ * one fixed interval per retrier, which would drop BackoffRate; scaling IntervalSeconds and MaxDelaySeconds
+ * keeps the backoff curve, only faster.
  */
-function scaleRetries(definition: StateMachineDefinition, timeFactor: number): StateMachineDefinition {
-  if (timeFactor === 1) return definition;
+function prepareForRun(definition: StateMachineDefinition, timeFactor: number): { definition: StateMachineDefinition; dynamicWaits: Set<string> } {
+  const dynamicWaits = new Set<string>();
+  if (timeFactor === 1) return { definition, dynamicWaits };
   const copy = structuredClone(definition);
   const walk = (def: Pick<StateMachineDefinition, 'States'>): void => {
-    for (const state of Object.values(def.States)) {
+    for (const [name, state] of Object.entries(def.States)) {
       if ((state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') && state.Retry) {
         for (const retrier of state.Retry) {
           retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) * timeFactor;
           if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds *= timeFactor;
         }
+      }
+      if (state.Type === 'Wait' && typeof state.Seconds !== 'number') {
+        def.States[name] = waitAsTask(state);
+        dynamicWaits.add(name);
       }
       if (state.Type === 'Parallel') for (const branch of state.Branches) walk(branch);
       if (state.Type === 'Map') {
@@ -641,5 +674,66 @@ function scaleRetries(definition: StateMachineDefinition, timeFactor: number): S
     }
   };
   walk(copy);
-  return copy;
+  return { definition: copy, dynamicWaits };
 }
+
+type AslWait = Extract<AslState, { Type: 'Wait' }>;
+
+function waitAsTask(wait: AslWait): AslState {
+  const when: Record<string, string> = {};
+  if (wait.SecondsPath !== undefined) when['seconds.$'] = wait.SecondsPath;
+  else if (wait.TimestampPath !== undefined) when['timestamp.$'] = wait.TimestampPath;
+  else if (wait.Timestamp !== undefined) when.timestamp = wait.Timestamp;
+  const task = {
+    Type: 'Task' as const,
+    Resource: LOCAL_WAIT_RESOURCE,
+    Parameters: { ...when, 'input.$': '$' },
+    // The Task's own timeout must not cut a long (scaled) wait short; the library arms it with setTimeout,
+    // whose limit is ~24.8 days, so stay below that.
+    TimeoutSeconds: 2_000_000,
+    ...(wait.InputPath !== undefined ? { InputPath: wait.InputPath } : {}),
+    ...(wait.OutputPath !== undefined ? { OutputPath: wait.OutputPath } : {}),
+    ...(wait.Comment !== undefined ? { Comment: wait.Comment } : {}),
+  };
+  return 'Next' in wait && typeof wait.Next === 'string' ? { ...task, Next: wait.Next } : { ...task, End: true as const };
+}
+
+/** Sleeps what the replaced Wait would have waited, scaled, and hands its input on unchanged. */
+async function dynamicWait(params: JsonValue, timeFactor: number, signal: AbortSignal): Promise<JsonValue> {
+  if (!isObject(params)) throw new WaitPathError('wait parameters missing');
+  let ms: number;
+  if (params.seconds !== undefined) {
+    const seconds = params.seconds;
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
+      throw new WaitPathError(`SecondsPath must point to an integer >= 0, got ${JSON.stringify(seconds)}`);
+    }
+    ms = seconds * 1000;
+  } else {
+    const at = typeof params.timestamp === 'string' ? Date.parse(params.timestamp) : Number.NaN;
+    if (Number.isNaN(at)) throw new WaitPathError(`Timestamp must be an RFC 3339 timestamp, got ${JSON.stringify(params.timestamp)}`);
+    ms = Math.max(0, at - Date.now());
+  }
+  await abortableSleep(ms * timeFactor, signal);
+  return (params.input ?? null) as JsonValue;
+}
+
+/** What Step Functions reports when a Wait's path does not resolve to a usable value. */
+export class WaitPathError extends Error {
+  override readonly name = 'States.Runtime';
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+

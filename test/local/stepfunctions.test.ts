@@ -188,7 +188,7 @@ describe('LocalStateMachine loading', () => {
       Square: 'square',
       Risky: 'risky',
     });
-    expect(machine.unscaledWaits).toEqual([]);
+    expect([...machine.dynamicWaits]).toEqual([]);
   });
 
   it('refuses an unbound Task instead of calling real AWS Lambda', () => {
@@ -215,13 +215,67 @@ describe('LocalStateMachine loading', () => {
     ).toThrow(/static Parameters.FunctionName/);
   });
 
-  it('lists Waits whose duration comes from the input as not scaled', () => {
-    const machine = new LocalStateMachine(
-      'w',
-      { StartAt: 'W', States: { W: { Type: 'Wait', SecondsPath: '$.s', Next: 'V' }, V: { Type: 'Wait', Seconds: 5, End: true } } },
-      { timeFactor: 0 },
-    );
+  it('scales Waits whose duration comes from the input or the clock, keeping their data flow', async () => {
+    // Prepare: 20 s from the input, then until a timestamp 10 s ahead; at time factor 0.005 → 0.1 s + 0.05 s.
+    const transitions: StateTransition[] = [];
+    runner = new LocalWorkflowStarter({
+      machines: {
+        waits: {
+          StartAt: 'FromInput',
+          States: {
+            FromInput: { Type: 'Wait', InputPath: '$.inner', SecondsPath: '$.delay', OutputPath: '$.keep', Next: 'Until' },
+            Until: { Type: 'Wait', TimestampPath: '$.until', End: true },
+          },
+        },
+      },
+      timeFactor: 0.005,
+      onTransition: (t) => transitions.push(t),
+    });
+    const until = new Date(Date.now() + 10_000).toISOString();
 
-    expect(machine.unscaledWaits).toEqual(['W']);
+    // Act
+    const t0 = Date.now();
+    await runner.start({ workflow: 'waits', name: 'w1', input: { inner: { delay: 20, keep: { until, x: 1 } } } });
+    const done = await runner.waitFor('w1');
+    const elapsed = Date.now() - t0;
+
+    // Assess
+    expect([done.status, done.error, done.cause]).toEqual(['SUCCEEDED', null, null]);
+    expect(done.output).toEqual({ until, x: 1 });
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(5_000);
+    expect(transitions.map((t) => [t.state, t.stateType])).toEqual([
+      ['FromInput', 'Wait'],
+      ['Until', 'Wait'],
+    ]);
+    expect(done.taskInvocations).toBe(0);
+    expect([...(runner.machine('waits')?.dynamicWaits ?? [])].sort()).toEqual(['FromInput', 'Until']);
+  });
+
+  it('fails like Step Functions when a Wait path does not hold a duration', async () => {
+    runner = new LocalWorkflowStarter({
+      machines: { bad: { StartAt: 'W', States: { W: { Type: 'Wait', SecondsPath: '$.s', End: true } } } },
+      timeFactor: 0.5,
+    });
+
+    await runner.start({ workflow: 'bad', name: 'b1', input: { s: 'soon' } });
+    const done = await runner.waitFor('b1');
+
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe('States.Runtime');
+  });
+
+  it('aborts a scaled dynamic Wait on stopAll', async () => {
+    runner = new LocalWorkflowStarter({
+      machines: { long: { StartAt: 'W', States: { W: { Type: 'Wait', SecondsPath: '$.s', End: true } } } },
+      timeFactor: 0.5,
+    });
+    await runner.start({ workflow: 'long', name: 'l1', input: { s: 3600 } });
+
+    const t0 = Date.now();
+    await runner.stopAll();
+
+    expect(runner.describe('l1').status).toBe('ABORTED');
+    expect(Date.now() - t0).toBeLessThan(5_000);
   });
 });
