@@ -12,10 +12,11 @@
  * `<url>/clusters/<namespace>--<cluster>` with a bearer token for user `<cluster>-admin`.
  */
 import type { Kubeconfig } from './apiserver/kubeconfig.ts';
-import { kubeconfigFor, kubeconfigText } from './apiserver/kubeconfig.ts';
+import { simKubeconfig as kubeconfigFor, simKubeconfigText as kubeconfigText } from './controllers/kubeconfig.ts';
 import { type ApiServer, type ClusterCounters, createApiServer, type Faults } from './apiserver/server.ts';
 import type { KubeObject } from './apiserver/store.ts';
 import { allClusterClassObjects } from './classes.ts';
+import { startTlsFront } from './tls.ts';
 import { type CloudCounters, SimCloud } from './cloud.ts';
 import { Manager } from './controllers/manager.ts';
 import { clusterKey, Rng } from './controllers/naming.ts';
@@ -40,6 +41,11 @@ export interface SimulatorOptions {
   log?: (message: string) => void;
   /** Bearer token for the /sim admin endpoints. */
   adminToken?: string;
+  /**
+   * Serve HTTPS (self-signed certificate; clients skip verification). Needed for kubectl, which never sends a
+   * bearer token over plain HTTP. client-node works with both. Default false.
+   */
+  tls?: boolean;
 }
 
 export interface SimulatorCounters extends ClusterCounters {
@@ -59,7 +65,7 @@ export interface SimulatorFaults {
 }
 
 export interface Simulator {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`) */
   readonly url: string;
   readonly timing: Timing;
   readonly cloud: SimCloud;
@@ -88,14 +94,19 @@ export class UnknownVirtualClusterError extends Error {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const timing = timingFor(options.profile ?? 'fast', options.timeFactor ?? 1, options.timing);
   const seed = options.seed ?? 1;
+  const host = options.host ?? '127.0.0.1';
+  // With TLS the API server listens on a private port and the HTTPS front takes the requested one.
   const server = await createApiServer({
-    port: options.port ?? 0,
+    port: options.tls === true ? 0 : (options.port ?? 0),
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
   });
+  let front: Awaited<ReturnType<typeof startTlsFront>> | undefined;
+  if (options.tls === true) front = await startTlsFront(server.server, options.port ?? 0, host);
+  const url = front === undefined ? server.url : `https://${host.includes(':') ? `[${host}]` : host}:${front.port}`;
   const cloud = new SimCloud(timing, { seed });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), log });
+  const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), publicUrl: url, log });
   server.addCounterSource((name) => ({
     instances: cloud.counters({ workloadCluster: name }),
     reconciles: manager.runtime(name)?.reconciles ?? 0,
@@ -110,7 +121,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const kubeconfigOf = (name: string): Kubeconfig => {
     const vc = server.getCluster(name);
     if (vc === undefined) throw new UnknownVirtualClusterError(`no virtual cluster "${name}"`);
-    return kubeconfigFor({ name, server: vc.url, token: vc.token });
+    return kubeconfigFor({ name, server: manager.urlOf(name), token: vc.token });
   };
 
   const faults: SimulatorFaults = {
@@ -130,13 +141,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   return {
-    url: server.url,
+    url,
     timing,
     cloud,
     server,
     faults,
     managementKubeconfig: () => kubeconfigOf(MANAGEMENT_CLUSTER),
-    managementKubeconfigText: () => kubeconfigText({ name: MANAGEMENT_CLUSTER, server: management.url, token: management.token }),
+    managementKubeconfigText: () => kubeconfigText({ name: MANAGEMENT_CLUSTER, server: manager.urlOf(MANAGEMENT_CLUSTER), token: management.token }),
     kubeconfigFor: kubeconfigOf,
     counters: () => server.allCounters() as Record<string, SimulatorCounters>,
     async settle({ quietMs = 100, timeoutMs = 30_000 } = {}) {
@@ -152,6 +163,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       clearInterval(leakScan);
       manager.stop();
       cloud.stop();
+      if (front !== undefined) {
+        front.server.closeAllConnections();
+        await new Promise<void>((resolve) => front?.server.close(() => resolve()));
+      }
       await server.close();
     },
   };

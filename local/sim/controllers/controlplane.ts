@@ -4,7 +4,7 @@
  * rolling upgrades (surge one up-to-date machine, then remove the oldest outdated one). Even replica counts are
  * refused for stacked etcd, as KCP's admission webhook does, and reported through a condition instead.
  */
-import { kubeconfigText } from '../apiserver/kubeconfig.ts';
+import { simKubeconfigText as kubeconfigText } from './kubeconfig.ts';
 import { API_BOOTSTRAP, API_CORE, API_CP, API_INFRA, GROUP_BOOTSTRAP, GROUP_INFRA } from '../classes.ts';
 import type { SimContext } from './context.ts';
 import { clusterKey, compareVersions, generateName, workloadClusterName } from './naming.ts';

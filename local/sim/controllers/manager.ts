@@ -6,7 +6,7 @@
  */
 import type { ApiServer, VirtualCluster } from '../apiserver/server.ts';
 import type { ClusterStore } from '../apiserver/store.ts';
-import { kubeconfigText } from '../apiserver/kubeconfig.ts';
+import { simKubeconfigText as kubeconfigText } from './kubeconfig.ts';
 import type { Instance, SimCloud } from '../cloud.ts';
 import type { Timing } from '../timing.ts';
 import { helmChartProxyReconciler, helmReleaseProxyReconciler } from './addons.ts';
@@ -31,6 +31,8 @@ export interface ManagerOptions {
   cloud: SimCloud;
   timing: Timing;
   rng: Rng;
+  /** Base URL clients use (an HTTPS front, when there is one); default: the API server's own URL. */
+  publicUrl?: string;
   log?: (message: string) => void;
 }
 
@@ -39,6 +41,7 @@ export class Manager implements SimContext {
   readonly rng: Rng;
   readonly cloud: SimCloud;
   readonly #server: ApiServer;
+  readonly #publicUrl: string;
   readonly #runtimes = new Map<string, ClusterRuntime>();
   readonly #unsubscribe = new Map<string, () => void>();
   readonly #clusterHosts = new Map<string, Set<string>>();
@@ -52,6 +55,7 @@ export class Manager implements SimContext {
 
   constructor(options: ManagerOptions) {
     this.#server = options.server;
+    this.#publicUrl = options.publicUrl ?? options.server.url;
     this.cloud = options.cloud;
     this.timing = options.timing;
     this.rng = options.rng;
@@ -80,7 +84,12 @@ export class Manager implements SimContext {
   }
 
   baseUrl(): string {
-    return this.#server.url;
+    return this.#publicUrl;
+  }
+
+  /** URL of a virtual cluster as clients reach it. */
+  urlOf(name: string): string {
+    return `${this.#publicUrl}/clusters/${name}`;
   }
 
   log(message: string): void {
@@ -178,12 +187,12 @@ export class Manager implements SimContext {
     this.#workloadIdentity.set(name, { namespace, cluster });
     const vc = this.#server.getCluster(name) ?? this.#server.addCluster(name);
     this.attach(vc);
-    return { name, url: vc.url, token: vc.token };
+    return { name, url: this.urlOf(name), token: vc.token };
   }
 
   workloadCluster(name: string): WorkloadEndpoint | undefined {
     const vc = this.#server.getCluster(name);
-    return vc === undefined ? undefined : { name, url: vc.url, token: vc.token };
+    return vc === undefined ? undefined : { name, url: this.urlOf(name), token: vc.token };
   }
 
   workloadClient(name: string): Client | undefined {
@@ -199,7 +208,7 @@ export class Manager implements SimContext {
   /** Kubeconfig text for a virtual cluster (the format the `<cluster>-kubeconfig` Secret carries). */
   kubeconfigText(name: string, user: string): string | undefined {
     const vc = this.#server.getCluster(name);
-    return vc === undefined ? undefined : kubeconfigText({ name: user, server: vc.url, token: vc.token });
+    return vc === undefined ? undefined : kubeconfigText({ name: user, server: this.urlOf(name), token: vc.token });
   }
 
   store(name: string): ClusterStore | undefined {
