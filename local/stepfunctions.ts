@@ -215,7 +215,11 @@ export class LocalStateMachine {
   }
 }
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+/**
+ * Step Functions' statuses, plus PENDING: accepted for a workflow that cannot run in this process (see
+ * `whenUnbound: 'hold'`); it never starts, and says why in `cause`.
+ */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING';
 
 export interface LocalExecution {
   workflow: string;
@@ -241,6 +245,12 @@ export interface LocalWorkflowStarterOptions extends Omit<LocalStateMachineOptio
    * shared/workflow/names.ts whose file exists under `rootDir`.
    */
   machines?: Readonly<Record<string, string | object>>;
+  /**
+   * A workflow with a Task no handler is given for: 'throw' (default) refuses to construct; 'hold' keeps the
+   * workflow listed in `unavailable` and accepts its starts as PENDING executions that never run — an honest
+   * "not runnable here yet" for the local runtime while step handlers are still being written.
+   */
+  whenUnbound?: 'throw' | 'hold';
   /** Repository root for the default machines. */
   rootDir?: string;
   substitutions?: Readonly<Record<string, string>>;
@@ -263,6 +273,7 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export class LocalWorkflowStarter implements WorkflowStarter {
   private readonly machines = new Map<string, LocalStateMachine>();
   private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly held = new Map<string, string>();
   private readonly region: string;
   private readonly accountId: string;
   private stopped = false;
@@ -276,13 +287,23 @@ export class LocalWorkflowStarter implements WorkflowStarter {
     // Load everything now: an unbound Task or a bad definition is a start-up error, not a failure
     // minutes later in the middle of a cluster's provisioning.
     for (const [workflow, source] of Object.entries(machines)) {
-      this.machines.set(
-        workflow,
-        typeof source === 'string'
-          ? LocalStateMachine.fromFile(source, options, workflow)
-          : new LocalStateMachine(workflow, source, options),
-      );
+      try {
+        this.machines.set(
+          workflow,
+          typeof source === 'string'
+            ? LocalStateMachine.fromFile(source, options, workflow)
+            : new LocalStateMachine(workflow, source, options),
+        );
+      } catch (err) {
+        if (!(err instanceof UnboundTaskError) || options.whenUnbound !== 'hold') throw err;
+        this.held.set(workflow, err.message);
+      }
     }
+  }
+
+  /** Workflows that exist but cannot run here (whenUnbound 'hold'), with the reason. */
+  get unavailable(): ReadonlyMap<string, string> {
+    return this.held;
   }
 
   /** Workflows this runner can start. */
@@ -301,7 +322,10 @@ export class LocalWorkflowStarter implements WorkflowStarter {
   async start({ workflow, name, input }: { workflow: string; name: string; input: JsonObject }): Promise<StartWorkflowResult> {
     if (this.stopped) throw new WorkflowRunnerStoppedError('the local workflow runner is stopped');
     const machine = this.machines.get(workflow);
-    if (!machine) throw new WorkflowNotConfiguredError(`workflow ${workflow} has no state machine loaded (is statemachines/${workflow}.asl.json missing?)`);
+    const heldReason = this.held.get(workflow);
+    if (!machine && heldReason === undefined) {
+      throw new WorkflowNotConfiguredError(`workflow ${workflow} has no state machine loaded (is statemachines/${workflow}.asl.json missing?)`);
+    }
     if (!isValidExecutionName(name)) throw new InvalidExecutionNameError(`invalid execution name "${name}"`);
 
     const key = executionKey(workflow, name);
@@ -312,7 +336,10 @@ export class LocalWorkflowStarter implements WorkflowStarter {
       if (existing.inputKey === inputKey) return { executionId: existing.state.executionId };
       throw new ExecutionAlreadyExistsError(workflow, name);
     }
-    this.executions.set(key, this.launch(machine, workflow, name, jsonClone(input), inputKey));
+    const record = machine
+      ? this.launch(machine, workflow, name, jsonClone(input), inputKey)
+      : this.hold(workflow, name, jsonClone(input), inputKey, heldReason ?? '');
+    this.executions.set(key, record);
     return { executionId: this.executionArn(workflow, name) };
   }
 
@@ -365,12 +392,18 @@ export class LocalWorkflowStarter implements WorkflowStarter {
     return `arn:aws:states:${this.region}:${this.accountId}:execution:${workflow}:${name}`;
   }
 
-  private launch(machine: LocalStateMachine, workflow: string, name: string, input: JsonValue, inputKey: string): ExecutionRecord {
-    const executionId = this.executionArn(workflow, name);
-    const state: LocalExecution = {
+  private hold(workflow: string, name: string, input: JsonValue, inputKey: string, reason: string): ExecutionRecord {
+    const state = this.newExecution(workflow, name, input);
+    state.status = 'PENDING';
+    state.cause = `not started: ${reason}`;
+    return { state, inputKey, settled: Promise.resolve(), abort: () => undefined };
+  }
+
+  private newExecution(workflow: string, name: string, input: JsonValue): LocalExecution {
+    return {
       workflow,
       name,
-      executionId,
+      executionId: this.executionArn(workflow, name),
       status: 'RUNNING',
       input,
       output: null,
@@ -381,6 +414,11 @@ export class LocalWorkflowStarter implements WorkflowStarter {
       transitions: 0,
       taskInvocations: 0,
     };
+  }
+
+  private launch(machine: LocalStateMachine, workflow: string, name: string, input: JsonValue, inputKey: string): ExecutionRecord {
+    const state = this.newExecution(workflow, name, input);
+    const executionId = state.executionId;
     this.totals.executions++;
     const run = machine.run(
       input,

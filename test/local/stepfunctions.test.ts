@@ -176,6 +176,25 @@ describe('LocalWorkflowStarter running an ASL file', () => {
   });
 });
 
+describe('workflows that cannot run here yet', () => {
+  it('holds their starts as PENDING executions when asked to, and refuses to load them otherwise', async () => {
+    const machines = { sleeper: join(FIXTURES, 'sleeper.asl.json') };
+    expect(() => new LocalWorkflowStarter({ machines })).toThrow(UnboundTaskError);
+
+    runner = new LocalWorkflowStarter({ machines, whenUnbound: 'hold' });
+    const first = await runner.start({ workflow: 'sleeper', name: 'h1', input: { a: 1 } });
+    const again = await runner.start({ workflow: 'sleeper', name: 'h1', input: { a: 1 } });
+    const done = await runner.waitFor('h1', { timeoutMs: 1_000 });
+
+    expect([...runner.unavailable.keys()]).toEqual(['sleeper']);
+    expect(runner.unavailable.get('sleeper')).toMatch(/Echo/);
+    expect(again.executionId).toBe(first.executionId);
+    expect(done.status).toBe('PENDING');
+    expect(done.cause).toMatch(/^not started: .*no local handler/);
+    await expect(runner.start({ workflow: 'sleeper', name: 'h1', input: { a: 2 } })).rejects.toBeInstanceOf(ExecutionAlreadyExistsError);
+  });
+});
+
 describe('LocalStateMachine loading', () => {
   it('binds every Task, nested ones included, to the handler its Resource names', () => {
     const { lambdas } = fakeLambdas();
