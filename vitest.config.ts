@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Access logs are for operators; tests assert on answers.
+    env: { SLIPWAY_LOG_LEVEL: 'warn' },
   },
 });
