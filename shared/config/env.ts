@@ -20,6 +20,30 @@ export const ApiEnv = z.object({
 export type ApiEnv = z.infer<typeof ApiEnv>;
 export type ApiEnvInput = z.input<typeof ApiEnv>;
 
+/**
+ * Step handlers (state-machine tasks). One schema for every step function: they share one IAM role per
+ * workflow family, so they share the environment too.
+ */
+export const StepEnv = z.object({
+  ...Common,
+  SLIPWAY_EVENT_BUS_NAME: z.string().min(1),
+  /** Name of the management EKS cluster (endpoint and CA come from eks:DescribeCluster). */
+  SLIPWAY_MANAGEMENT_CLUSTER_NAME: z.string().min(1),
+  /** Onboarding requests its baseline cluster through the same path as the API. */
+  SLIPWAY_PROVISION_STATE_MACHINE_ARN: z.string().min(1),
+});
+export type StepEnv = z.infer<typeof StepEnv>;
+export type StepEnvInput = z.input<typeof StepEnv>;
+
+/** EventBridge-triggered handlers (functions/events/): account vending. */
+export const EventsEnv = z.object({
+  ...Common,
+  SLIPWAY_EVENT_BUS_NAME: z.string().min(1),
+  SLIPWAY_ONBOARD_STATE_MACHINE_ARN: z.string().min(1),
+});
+export type EventsEnv = z.infer<typeof EventsEnv>;
+export type EventsEnvInput = z.input<typeof EventsEnv>;
+
 export class EnvironmentError extends Error {
   override readonly name = 'EnvironmentError';
 }

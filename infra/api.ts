@@ -1,0 +1,175 @@
+/**
+ * The HTTP API: every route of shared/http/routes.ts wired to its route group's function
+ * (functions/api/<group>.ts), a JWT authorizer on every non-public route, stage throttling and access logs.
+ */
+import { join } from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ApiEnv, type ApiEnvInput } from '../shared/config/env.ts';
+import { ROUTES, RouteGroup, type RouteDef, routeKey } from '../shared/http/routes.ts';
+import { WorkflowId } from '../shared/workflow/names.ts';
+import { pascalCase } from './asl.ts';
+import type { Data } from './data.ts';
+import { SlipwayFunction } from './function.ts';
+import { acknowledgeWildcard, executionsArn, executionsFinding, WILDCARD_REASONS } from './wildcards.ts';
+import type { WorkflowNaming } from './workflows.ts';
+
+/**
+ * What each route group may do, least privilege. A Record over RouteGroup: a new group fails compilation
+ * until someone decides its access here.
+ */
+const GROUP_ACCESS: Record<RouteGroup, { table: 'none' | 'read' | 'readWrite'; startsWorkflows: boolean }> = {
+  [RouteGroup.openapi]: { table: 'none', startsWorkflows: false },
+  [RouteGroup.me]: { table: 'read', startsWorkflows: false },
+  [RouteGroup.cloudAccesses]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.networkPlans]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.clusterPlans]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.computeTemplates]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.packages]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.policies]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.workspaces]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.clusters]: { table: 'readWrite', startsWorkflows: true },
+};
+
+/** The workflows the API starts (ApiEnv names their ARNs). */
+const API_WORKFLOWS = [WorkflowId.provisionCluster, WorkflowId.updateCluster, WorkflowId.deleteCluster] as const;
+
+export interface ApiProps {
+  apiDir: string;
+  data: Data;
+  naming: WorkflowNaming;
+  adminGroup: string;
+  issuer: string;
+  audience: readonly string[];
+  corsOrigins: readonly string[];
+  throttle: { rateLimit: number; burstLimit: number };
+  logRetention: logs.RetentionDays;
+  routes?: readonly RouteDef[];
+}
+
+export class Api extends Construct {
+  readonly httpApi: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  readonly functions = new Map<RouteGroup, SlipwayFunction<typeof ApiEnv>>();
+  readonly routes = new Map<string, apigw.HttpRoute>();
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const routes = props.routes ?? ROUTES;
+    const environment: ApiEnvInput = {
+      SLIPWAY_TABLE_NAME: props.data.table.tableName,
+      SLIPWAY_ADMIN_GROUP: props.adminGroup,
+      SLIPWAY_PROVISION_STATE_MACHINE_ARN: props.naming.stateMachineArn(WorkflowId.provisionCluster),
+      SLIPWAY_UPDATE_STATE_MACHINE_ARN: props.naming.stateMachineArn(WorkflowId.updateCluster),
+      SLIPWAY_DELETE_STATE_MACHINE_ARN: props.naming.stateMachineArn(WorkflowId.deleteCluster),
+    };
+
+    this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
+      description: 'Slipway API',
+      createDefaultStage: false,
+      // Browsers are not a client unless an origin is configured: no CORS headers at all by default.
+      ...(props.corsOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PUT, apigw.CorsHttpMethod.PATCH, apigw.CorsHttpMethod.DELETE],
+              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
+    this.stage = new apigw.HttpStage(this, 'Stage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            time: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            responseLength: '$context.responseLength',
+            sub: '$context.authorizer.claims.sub',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+
+    const authorizer = new HttpJwtAuthorizer('Jwt', props.issuer, {
+      jwtAudience: [...props.audience],
+      identitySource: ['$request.header.Authorization'],
+    });
+
+    const groups = [...new Set(routes.map((r) => r.group))].sort();
+    for (const group of groups) {
+      const fn = new SlipwayFunction(this, pascalCase(group), {
+        entry: join(props.apiDir, `${group}.ts`),
+        description: `Slipway API: ${group} routes`,
+        envSchema: ApiEnv,
+        environment,
+        logRetention: props.logRetention,
+        // The HTTP API gives up on an integration after 30 s.
+        timeout: Duration.seconds(29),
+      });
+      this.grant(group, fn.role, props);
+      this.functions.set(group, fn);
+    }
+
+    // One integration per group, shared by its routes (the integration object caches what it created).
+    const integrations = new Map(groups.map((g) => [g, new HttpLambdaIntegration(`${pascalCase(g)}Integration`, this.functions.get(g)!.fn)]));
+    for (const route of routes) {
+      const [created] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration: integrations.get(route.group)!,
+        authorizer: route.public ? new apigw.HttpNoneAuthorizer() : authorizer,
+      });
+      if (!created) throw new Error(`route ${routeKey(route)} was not created`);
+      if (route.public) {
+        Validations.of(created).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${routeKey(route)} is public by contract (shared/http/routes.ts): the API description carries no data.`,
+        });
+      }
+      this.routes.set(routeKey(route), created);
+    }
+
+    new CfnOutput(this, 'Url', { value: this.stage.url, description: 'Slipway API base URL' });
+  }
+
+  private grant(group: RouteGroup, role: iam.Role, props: ApiProps): void {
+    const access = GROUP_ACCESS[group];
+    if (access.table === 'read') props.data.grantRead(role);
+    if (access.table === 'readWrite') props.data.grantReadWrite(role);
+    if (access.startsWorkflows) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: API_WORKFLOWS.map((w) => props.naming.stateMachineArn(w)) }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          // The starter reads an existing execution (exactly-once starts); names are chosen at run time.
+          resources: API_WORKFLOWS.map((w) => executionsArn(props.naming.stateMachineName(w))),
+        }),
+      );
+      for (const w of API_WORKFLOWS) acknowledgeWildcard(role, executionsFinding(props.naming.stateMachineName(w)), WILDCARD_REASONS.executions);
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * SlipwayStack: the whole product in one stack — table, bus and rules, management-cluster access, workflows
+ * and their steps, the HTTP API, alarms and a dashboard. One stack because its parts reference each other
+ * both ways (API → workflows → steps → table/bus); the stateful parts (table, logs) are retained on delete.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Annotations, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { EventsEnv, type EventsEnvInput } from '../shared/config/env.ts';
+import { WorkflowId } from '../shared/workflow/names.ts';
+import { Api } from './api.ts';
+import { PLACEHOLDER_ISSUER, type SlipwayConfig } from './config.ts';
+import { Data } from './data.ts';
+import { SlipwayEvents } from './events.ts';
+import { SlipwayFunction } from './function.ts';
+import { ManagementCluster } from './management-cluster.ts';
+import { Monitoring } from './monitoring.ts';
+import { acknowledgeWildcard, executionsArn, executionsFinding, WILDCARD_REASONS } from './wildcards.ts';
+import { workflowNaming, Workflows } from './workflows.ts';
+
+/** Where handlers and definitions live; tests point the workflow parts at fixtures. */
+export interface SlipwayPaths {
+  statemachines: string;
+  apiHandlers: string;
+  stepHandlers: string;
+  eventHandlers: string;
+}
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const DEFAULT_PATHS: SlipwayPaths = {
+  statemachines: join(REPO_ROOT, 'statemachines'),
+  apiHandlers: join(REPO_ROOT, 'functions/api'),
+  stepHandlers: join(REPO_ROOT, 'functions/steps'),
+  eventHandlers: join(REPO_ROOT, 'functions/events'),
+};
+
+/** The account-vending handler (both vending rules target it): functions/events/<this>.ts. */
+export const ACCOUNT_VENDED_HANDLER = 'account-vended';
+
+export interface SlipwayStackProps extends StackProps {
+  config: SlipwayConfig;
+  paths?: Partial<SlipwayPaths>;
+}
+
+export class SlipwayStack extends Stack {
+  readonly data: Data;
+  readonly events: SlipwayEvents;
+  readonly workflows: Workflows;
+  readonly api: Api;
+  readonly managementCluster: ManagementCluster;
+  readonly accountVended: SlipwayFunction<typeof EventsEnv> | undefined;
+  readonly notifications: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: SlipwayStackProps) {
+    super(scope, id, props);
+    const config = props.config;
+    const paths = { ...DEFAULT_PATHS, ...props.paths };
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+    if (config.issuer === PLACEHOLDER_ISSUER) {
+      Annotations.of(this).addWarningV2('slipway:placeholderIssuer', 'slipway:issuer is not set: no token will validate until it is');
+    }
+
+    this.notifications = new sns.Topic(this, 'Notifications', { displayName: 'Slipway alarms and failures', enforceSSL: true });
+    Validations.of(this.notifications).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Carries alarm state changes and failure summaries (cluster names, phases), no secrets; CloudWatch alarms and ' +
+        'EventBridge cannot publish to a topic under the AWS-managed SNS key, and a CMK adds a key policy to administer.',
+    });
+    if (config.alarmEmail) this.notifications.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+
+    this.data = new Data(this, 'Data', { tableKmsKeyArn: config.tableKmsKeyArn });
+    this.events = new SlipwayEvents(this, 'Events', {
+      busName: config.eventBusName,
+      archiveRetentionDays: config.archiveRetentionDays,
+      publisherAccounts: config.eventPublisherAccounts,
+      consumerBusArns: config.eventConsumerBusArns,
+      notifications: this.notifications,
+      logRetention,
+      stackName: this.stackName,
+      controlTowerVending: config.controlTowerVending,
+    });
+    this.managementCluster = new ManagementCluster(this, 'ManagementCluster', {
+      clusterName: config.managementClusterName,
+      access: config.managementClusterAccess,
+      kubernetesGroup: config.managementClusterGroup,
+    });
+
+    const naming = workflowNaming(this, this.stackName);
+    this.workflows = new Workflows(this, 'Workflows', {
+      statemachinesDir: paths.statemachines,
+      stepsDir: paths.stepHandlers,
+      naming,
+      data: this.data,
+      events: this.events,
+      managementCluster: this.managementCluster,
+      cloudAccessRoleName: config.cloudAccessRoleName,
+      logRetention,
+      logExecutionData: config.logExecutionData,
+      strict: config.strictWorkflows,
+    });
+
+    this.api = new Api(this, 'Api', {
+      apiDir: paths.apiHandlers,
+      data: this.data,
+      naming,
+      adminGroup: config.adminGroup,
+      issuer: config.issuer,
+      audience: config.audience,
+      corsOrigins: config.corsOrigins,
+      throttle: { rateLimit: config.throttleRate, burstLimit: config.throttleBurst },
+      logRetention,
+    });
+
+    const vendingEntry = join(paths.eventHandlers, `${ACCOUNT_VENDED_HANDLER}.ts`);
+    if (existsSync(vendingEntry)) {
+      const environment: EventsEnvInput = {
+        SLIPWAY_TABLE_NAME: this.data.table.tableName,
+        SLIPWAY_EVENT_BUS_NAME: this.events.bus.eventBusName,
+        SLIPWAY_ONBOARD_STATE_MACHINE_ARN: naming.stateMachineArn(WorkflowId.onboardAccount),
+      };
+      const fn = new SlipwayFunction(this, 'AccountVended', {
+        entry: vendingEntry,
+        description: 'Slipway account vending: audits the event and starts onboard-account',
+        envSchema: EventsEnv,
+        environment,
+        logRetention,
+      });
+      this.data.grantReadWrite(fn.role);
+      this.events.grantPut(fn.role);
+      const onboard = naming.stateMachineName(WorkflowId.onboardAccount);
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [naming.stateMachineArn(WorkflowId.onboardAccount)] }),
+      );
+      fn.role.addToPrincipalPolicy(
+        // One execution per account, named deterministically; its name is known only at run time.
+        new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn(onboard)] }),
+      );
+      acknowledgeWildcard(fn.role, executionsFinding(onboard), WILDCARD_REASONS.executions);
+      this.events.routeVendingTo(fn.fn);
+      this.accountVended = fn;
+    } else {
+      this.events.disableVending();
+      Annotations.of(this).addWarningV2('slipway:noVendingHandler', `${vendingEntry} does not exist yet: the account-vending rules are disabled`);
+    }
+
+    const functions = new Map<string, lambda.IFunction>();
+    for (const [group, f] of this.api.functions) functions.set(`api/${group}`, f.fn);
+    for (const [step, f] of this.workflows.steps) functions.set(`step/${step}`, f.fn);
+    if (this.accountVended) functions.set(`events/${ACCOUNT_VENDED_HANDLER}`, this.accountVended.fn);
+    new Monitoring(this, 'Monitoring', {
+      dashboardName: this.stackName,
+      topic: this.notifications,
+      httpApi: this.api.httpApi,
+      functions,
+      stateMachines: this.workflows.stateMachines as ReadonlyMap<string, sfn.IStateMachine>,
+    });
+
+    new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'ClusterStepsRoleArn', {
+      value: this.workflows.clusterStepsRole.roleArn,
+      description: 'Role of the cluster steps; has an EKS access entry on the management cluster',
+    });
+    for (const [wf, machine] of this.workflows.stateMachines) {
+      new CfnOutput(this, `${wf.replace(/-/g, '')}StateMachineArn`, { value: machine.stateMachineArn });
+    }
+  }
+}

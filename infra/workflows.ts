@@ -1,0 +1,239 @@
+/**
+ * Every statemachines/*.asl.json as a Standard state machine (DefinitionBody.fromFile + substitutions), and
+ * the step functions its Tasks invoke, found by the naming convention in infra/asl.ts. Each state machine's
+ * role may invoke only the functions its own definition names.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { StepEnv, type StepEnvInput } from '../shared/config/env.ts';
+import { WorkflowId } from '../shared/workflow/names.ts';
+import { AslConventionError, type Integration, pascalCase, readWorkflows, type Substitution, type WorkflowDefinition } from './asl.ts';
+import type { Data } from './data.ts';
+import type { SlipwayEvents } from './events.ts';
+import { SlipwayFunction } from './function.ts';
+import type { ManagementCluster } from './management-cluster.ts';
+import {
+  acknowledgeWildcard,
+  cloudAccessRoleArn,
+  cloudAccessRoleFinding,
+  executionsArn,
+  executionsFinding,
+  WILDCARD_REASONS,
+} from './wildcards.ts';
+
+/** Deterministic names, so ARNs are known before the state machines exist (no dependency cycles). */
+export interface WorkflowNaming {
+  stateMachineName(workflow: string): string;
+  stateMachineArn(workflow: string): string;
+}
+
+export function workflowNaming(scope: Construct, prefix: string): WorkflowNaming {
+  const stack = Stack.of(scope);
+  const stateMachineName = (workflow: string) => `${prefix}-${workflow}`;
+  return {
+    stateMachineName,
+    stateMachineArn: (workflow) =>
+      stack.formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: stateMachineName(workflow),
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+  };
+}
+
+export interface WorkflowsProps {
+  statemachinesDir: string;
+  stepsDir: string;
+  naming: WorkflowNaming;
+  data: Data;
+  events: SlipwayEvents;
+  managementCluster: ManagementCluster;
+  /** Role name assumed in vended accounts by the onboarding steps. */
+  cloudAccessRoleName: string;
+  logRetention: logs.RetentionDays;
+  logExecutionData: boolean;
+  /** Fail the synth, instead of skipping the workflow, when a step handler is missing. */
+  strict: boolean;
+}
+
+/** Step families: one shared role each (the cluster one is what the EKS access entry names). */
+type Family = 'cluster' | 'onboarding';
+
+export class Workflows extends Construct {
+  /** The workflows deployed. */
+  readonly definitions: WorkflowDefinition[];
+  /** Workflows found but not deployed (step handlers missing). */
+  readonly skipped: string[] = [];
+  readonly stateMachines = new Map<string, sfn.StateMachine>();
+  readonly steps = new Map<string, SlipwayFunction<typeof StepEnv>>();
+  /** The role of every step that talks to Kubernetes; mapped into the management cluster. */
+  readonly clusterStepsRole: iam.Role;
+  private onboardingRole: iam.Role | undefined;
+
+  constructor(scope: Construct, id: string, private readonly props: WorkflowsProps) {
+    super(scope, id);
+    const all = readWorkflows(props.statemachinesDir, Object.values(WorkflowId));
+    // Workflows and their step handlers land separately: a workflow whose handlers are not all there yet is
+    // left out with a warning (an error with slipway:strictWorkflows), never deployed half-wired.
+    this.definitions = [];
+    for (const def of all) {
+      const missing = def.steps.filter((step) => !existsSync(this.stepEntry(step)));
+      if (missing.length === 0) {
+        this.definitions.push(def);
+        continue;
+      }
+      const message = `${def.file} not deployed: missing step handlers ${missing.map((m) => `${this.stepEntry(m)} (\${Step${pascalCase(m)}Arn})`).join(', ')}`;
+      if (props.strict) throw new AslConventionError(message);
+      Annotations.of(this).addWarningV2(`slipway:workflowSkipped:${def.id}`, message);
+      this.skipped.push(def.id);
+    }
+
+    this.clusterStepsRole = this.newStepRole('ClusterStepsRole', 'Slipway cluster workflow steps (mapped into the management cluster)');
+    props.managementCluster.grantKubernetesAccess(this.clusterStepsRole);
+
+    const environment: StepEnvInput = {
+      SLIPWAY_TABLE_NAME: props.data.table.tableName,
+      SLIPWAY_EVENT_BUS_NAME: props.events.bus.eventBusName,
+      SLIPWAY_MANAGEMENT_CLUSTER_NAME: props.managementCluster.clusterName,
+      SLIPWAY_PROVISION_STATE_MACHINE_ARN: props.naming.stateMachineArn(WorkflowId.provisionCluster),
+    };
+    for (const [step, family] of this.stepFamilies()) {
+      const entry = this.stepEntry(step);
+      this.steps.set(
+        step,
+        new SlipwayFunction(this, `Step${pascalCase(step)}`, {
+          entry,
+          description: `Slipway step ${step}`,
+          envSchema: StepEnv,
+          environment,
+          role: family === 'cluster' ? this.clusterStepsRole : this.onboardingStepsRole(),
+          logRetention: props.logRetention,
+          // Each step is one bounded Kubernetes/AWS operation; waits are ASL Wait states, not sleeps.
+          timeout: Duration.minutes(5),
+          memorySize: 1024,
+        }),
+      );
+    }
+
+    for (const def of this.definitions) this.stateMachines.set(def.id, this.stateMachine(def));
+  }
+
+  private stepEntry(step: string): string {
+    return join(this.props.stepsDir, `${step}.ts`);
+  }
+
+  /** Step name → family: a step any cluster workflow uses runs under the cluster role. */
+  private stepFamilies(): Map<string, Family> {
+    const families = new Map<string, Family>();
+    for (const def of this.definitions) {
+      const family: Family = def.id === WorkflowId.onboardAccount ? 'onboarding' : 'cluster';
+      for (const step of def.steps) if (families.get(step) !== 'cluster') families.set(step, family);
+    }
+    return new Map([...families].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  private newStepRole(id: string, description: string): iam.Role {
+    const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+    this.props.data.grantReadWrite(role);
+    this.props.events.grantPut(role);
+    return role;
+  }
+
+  private onboardingStepsRole(): iam.Role {
+    if (this.onboardingRole) return this.onboardingRole;
+    const role = this.newStepRole('OnboardingStepsRole', 'Slipway account onboarding steps');
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['sts:AssumeRole'],
+        // Vended accounts are not known at deploy time: any account, but only the one role name Slipway uses.
+        resources: [cloudAccessRoleArn(this.props.cloudAccessRoleName)],
+      }),
+    );
+    acknowledgeWildcard(role, cloudAccessRoleFinding(this.props.cloudAccessRoleName), WILDCARD_REASONS.assumeCloudAccess);
+    // The baseline cluster is requested through the normal path: start provision-cluster, read its execution.
+    const provision = WorkflowId.provisionCluster;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.props.naming.stateMachineArn(provision)] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        // Execution names are chosen at run time; scoped to this one state machine's executions.
+        resources: [executionsArn(this.props.naming.stateMachineName(provision))],
+      }),
+    );
+    acknowledgeWildcard(role, executionsFinding(this.props.naming.stateMachineName(provision)), WILDCARD_REASONS.executions);
+    this.onboardingRole = role;
+    return role;
+  }
+
+  private substitutionValue(s: Substitution): string {
+    switch (s.kind) {
+      case 'step':
+        return this.steps.get(s.step)!.fn.functionArn;
+      case 'stateMachine':
+        return this.props.naming.stateMachineArn(s.workflow);
+      case 'resource':
+        switch (s.resource) {
+          case 'TableName':
+            return this.props.data.table.tableName;
+          case 'TableArn':
+            return this.props.data.table.tableArn;
+          case 'EventBusName':
+            return this.props.events.bus.eventBusName;
+          case 'EventBusArn':
+            return this.props.events.bus.eventBusArn;
+          case 'ManagementClusterName':
+            return this.props.managementCluster.clusterName;
+        }
+    }
+  }
+
+  private stateMachine(def: WorkflowDefinition): sfn.StateMachine {
+    const name = this.props.naming.stateMachineName(def.id);
+    const logGroup = new logs.LogGroup(this, `${pascalCase(def.id)}Logs`, {
+      // The /aws/vendedlogs/ prefix keeps CloudWatch Logs resource policies small.
+      logGroupName: `/aws/vendedlogs/states/${name}`,
+      retention: this.props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, `${pascalCase(def.id)}Role`, {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: `Slipway state machine ${def.id}`,
+    });
+    const machine = new sfn.StateMachine(this, pascalCase(def.id), {
+      stateMachineName: name,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(def.file),
+      definitionSubstitutions: Object.fromEntries(def.substitutions.map((s) => [s.name, this.substitutionValue(s)])),
+      role,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: this.props.logExecutionData },
+      tracingEnabled: true,
+    });
+    acknowledgeWildcard(role, '*', `${WILDCARD_REASONS.logDelivery} ${WILDCARD_REASONS.xray}`);
+    const functions = def.steps.map((s) => this.steps.get(s)!.fn.functionArn);
+    if (functions.length > 0) {
+      // Unqualified ARNs only: the ASL invokes $LATEST by the substituted ARN, never a version or alias.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: functions }));
+    }
+    for (const integration of def.integrations) role.addToPrincipalPolicy(this.integrationStatement(integration));
+    return machine;
+  }
+
+  private integrationStatement(i: Integration): iam.PolicyStatement {
+    switch (i.service) {
+      case 'dynamodb':
+        return new iam.PolicyStatement({ actions: [`dynamodb:${i.action}`], resources: [this.props.data.table.tableArn] });
+      case 'events':
+        return new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.props.events.bus.eventBusArn] });
+      case 'states':
+        return new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.props.naming.stateMachineArn(i.workflow)] });
+    }
+  }
+}
