@@ -17,6 +17,8 @@ export interface KindInfo {
   /** true for kinds a real cluster serves through a CustomResourceDefinition. */
   readonly custom: boolean;
   readonly shortNames?: readonly string[];
+  /** Field-selector paths this kind supports besides metadata.name and metadata.namespace. */
+  readonly selectableFields?: readonly string[];
 }
 
 type KindSpec = Omit<KindInfo, 'singular' | 'plural'> & { plural?: string };
@@ -33,13 +35,23 @@ const cr = (group: string, version: string, kind: string, extra: Partial<KindSpe
 /** Every kind served by every virtual cluster. */
 export const KINDS: readonly KindInfo[] = [
   // core/v1
-  k({ group: '', versions: ['v1'], kind: 'Namespace', namespaced: false, statusSubresource: true, custom: false, shortNames: ['ns'] }),
-  k({ group: '', versions: ['v1'], kind: 'Secret', namespaced: true, statusSubresource: false, custom: false }),
+  k({ group: '', versions: ['v1'], kind: 'Namespace', namespaced: false, statusSubresource: true, custom: false, shortNames: ['ns'], selectableFields: ['status.phase'] }),
+  k({ group: '', versions: ['v1'], kind: 'Secret', namespaced: true, statusSubresource: false, custom: false, selectableFields: ['type'] }),
   k({ group: '', versions: ['v1'], kind: 'ConfigMap', namespaced: true, statusSubresource: false, custom: false, shortNames: ['cm'] }),
-  k({ group: '', versions: ['v1'], kind: 'Node', namespaced: false, statusSubresource: true, custom: false, shortNames: ['no'] }),
+  k({ group: '', versions: ['v1'], kind: 'Node', namespaced: false, statusSubresource: true, custom: false, shortNames: ['no'], selectableFields: ['spec.unschedulable'] }),
   k({ group: '', versions: ['v1'], kind: 'ServiceAccount', namespaced: true, statusSubresource: false, custom: false, shortNames: ['sa'] }),
   k({ group: '', versions: ['v1'], kind: 'Service', namespaced: true, statusSubresource: true, custom: false, shortNames: ['svc'] }),
-  k({ group: '', versions: ['v1'], kind: 'Pod', namespaced: true, statusSubresource: true, custom: false, shortNames: ['po'] }),
+  k({
+    group: '', versions: ['v1'], kind: 'Pod', namespaced: true, statusSubresource: true, custom: false, shortNames: ['po'],
+    selectableFields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  }),
+  k({
+    group: '', versions: ['v1'], kind: 'Event', namespaced: true, statusSubresource: false, custom: false, shortNames: ['ev'],
+    selectableFields: [
+      'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion',
+      'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type',
+    ],
+  }),
   // apps/v1
   k({ group: 'apps', versions: ['v1'], kind: 'Deployment', namespaced: true, statusSubresource: true, custom: false, shortNames: ['deploy'] }),
   k({ group: 'apps', versions: ['v1'], kind: 'DaemonSet', namespaced: true, statusSubresource: true, custom: false, shortNames: ['ds'] }),

@@ -7,12 +7,14 @@ export interface KubeconfigInput {
   server: string;
   token: string;
   namespace?: string;
+  /** base64 PEM CA for an https server (ApiServer.caData); plain http needs none. */
+  caData?: string;
 }
 
 export interface Kubeconfig {
   apiVersion: 'v1';
   kind: 'Config';
-  clusters: { name: string; cluster: { server: string; 'insecure-skip-tls-verify'?: boolean } }[];
+  clusters: { name: string; cluster: { server: string; 'insecure-skip-tls-verify'?: boolean; 'certificate-authority-data'?: string } }[];
   users: { name: string; user: { token: string } }[];
   contexts: { name: string; context: { cluster: string; user: string; namespace?: string } }[];
   'current-context': string;
@@ -23,11 +25,15 @@ export function kubeconfigFor(input: KubeconfigInput): Kubeconfig {
   const user = `${input.name}-admin`;
   const context: { cluster: string; user: string; namespace?: string } = { cluster: input.name, user };
   if (input.namespace !== undefined) context.namespace = input.namespace;
+  // Plain http: client-node needs skipTLSVerify on the cluster entry to accept it.
+  const cluster: Kubeconfig['clusters'][number]['cluster'] =
+    input.caData === undefined
+      ? { server: input.server, 'insecure-skip-tls-verify': input.server.startsWith('http://') }
+      : { server: input.server, 'certificate-authority-data': input.caData };
   return {
     apiVersion: 'v1',
     kind: 'Config',
-    // Plain http: client-node needs skipTLSVerify on the cluster entry to accept it.
-    clusters: [{ name: input.name, cluster: { server: input.server, 'insecure-skip-tls-verify': input.server.startsWith('http://') } }],
+    clusters: [{ name: input.name, cluster }],
     users: [{ name: user, user: { token: input.token } }],
     contexts: [{ name: input.name, context }],
     'current-context': input.name,

@@ -87,22 +87,45 @@ export function selectorFromObject(sel: LabelSelectorObject): LabelSelector {
   return out;
 }
 
-/** Field selectors: only `metadata.name` and `metadata.namespace` (`=`, `==`, `!=`), which every kind supports. */
-export interface FieldSelector {
-  readonly name?: { value: string; negate: boolean };
-  readonly namespace?: { value: string; negate: boolean };
+/** One field-selector term: `path=value`, `path==value` or `path!=value`. */
+export interface FieldRequirement {
+  readonly path: string;
+  readonly value: string;
+  readonly negate: boolean;
 }
 
-export function parseFieldSelector(text: string | undefined): FieldSelector {
-  const out: { name?: { value: string; negate: boolean }; namespace?: { value: string; negate: boolean } } = {};
-  if (text === undefined || text.trim() === '') return out;
+/** A parsed field selector: every term must hold. */
+export type FieldSelector = readonly FieldRequirement[];
+
+/**
+ * Parses a field selector. Every kind supports `metadata.name` and `metadata.namespace`; `extra` lists the fields
+ * the kind adds (e.g. an Event's `involvedObject.uid`). Anything else is refused, as the real server does.
+ */
+export function parseFieldSelector(text: string | undefined, extra: readonly string[] = []): FieldSelector {
+  if (text === undefined || text.trim() === '') return [];
+  const out: FieldRequirement[] = [];
   for (const raw of text.split(',')) {
     const m = /^\s*([^\s!=]+)\s*(==|=|!=)\s*(\S*)\s*$/.exec(raw);
     if (!m) throw new SelectorError(`invalid field selector: ${JSON.stringify(raw)}`);
-    const term = { value: m[3]!, negate: m[2] === '!=' };
-    if (m[1] === 'metadata.name') out.name = term;
-    else if (m[1] === 'metadata.namespace') out.namespace = term;
-    else throw new SelectorError(`field label not supported: ${m[1]}`);
+    const path = m[1]!;
+    if (path !== 'metadata.name' && path !== 'metadata.namespace' && !extra.includes(path)) {
+      throw new SelectorError(`field label not supported: ${path}`);
+    }
+    out.push({ path, value: m[3]!, negate: m[2] === '!=' });
   }
   return out;
+}
+
+function fieldValue(obj: unknown, path: string): string {
+  let node: unknown = obj;
+  for (const seg of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return '';
+    node = (node as Record<string, unknown>)[seg];
+  }
+  return node === undefined || node === null ? '' : String(node);
+}
+
+export function matchesFields(selector: FieldSelector, obj: unknown): boolean {
+  for (const r of selector) if ((fieldValue(obj, r.path) === r.value) === r.negate) return false;
+  return true;
 }

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   ApiError,
@@ -25,8 +26,9 @@ import {
 import { FaultState, type Faults, type Verb } from './faults.ts';
 import { isObject } from './json.ts';
 import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry } from './kinds.ts';
-import { type FieldSelector, type LabelSelector, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
+import { type FieldSelector, type LabelSelector, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
 import { ClusterStore, type DeleteOptions, type KubeObject, type WatchEvent } from './store.ts';
+import type { TlsMaterial } from './tls.ts';
 
 export type { Faults, Verb } from './faults.ts';
 
@@ -40,6 +42,11 @@ export interface ApiServerOptions {
   kinds?: KindRegistry;
   /** Events kept per cluster so a watch can resume from a recent resourceVersion (default 5000). */
   watchHistory?: number;
+  /**
+   * Serve HTTPS with this key and certificate (see tls.ts for a self-signed one). kubectl sends bearer tokens
+   * only over TLS; client-node does over plain HTTP too (with skipTLSVerify on the cluster entry).
+   */
+  tls?: TlsMaterial;
 }
 
 export interface VirtualCluster {
@@ -73,9 +80,11 @@ export interface ClusterCounters {
 export type CounterSource = (cluster: string) => Record<string, unknown>;
 
 export interface ApiServer {
-  /** `http://host:port` */
+  /** `http://host:port` (or https) */
   readonly url: string;
   readonly port: number;
+  /** base64 PEM of the CA to trust (the self-signed certificate) when serving HTTPS. */
+  readonly caData: string | undefined;
   readonly server: Server;
   addCluster(name: string, opts?: { token?: string }): VirtualCluster;
   removeCluster(name: string): boolean;
@@ -249,7 +258,9 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
 
   function route(path: string[]): Route {
     const isDiscovery =
-      (path[0] === 'api' && path.length <= 2) || (path[0] === 'apis' && path.length <= 3) || (path[0] === 'version' && path.length === 1);
+      (path[0] === 'api' && path.length <= 2) ||
+      (path[0] === 'apis' && path.length <= 3) ||
+      (path[0] === 'version' && path.length === 1);
     if (isDiscovery) return { type: 'discovery', path };
     let group: string;
     let version: string;
@@ -302,6 +313,12 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
   }
 
   // ── resource handlers ────────────────────────────────────────────────────────────────────────────────────
+
+  /** JSON only: protobuf and CBOR bodies get 415, as from a server that does not serve those encodings. */
+  function requireJson(req: IncomingMessage): void {
+    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
+    if (type !== 'application/json' && type !== '' && type !== '*/*') throw UnsupportedMediaTypeError.of(type, ['application/json', 'application/yaml']);
+  }
 
   function checkBody(body: unknown, r: ResourceRoute): KubeObject {
     if (!isObject(body)) throw BadRequestError.of('the request body must be a JSON object');
@@ -401,10 +418,12 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
           // The real server checks the namespace before decoding the body.
           throw NotFoundError.of({ group: '', plural: 'namespaces', kind: 'Namespace' }, r.namespace);
         }
+        requireJson(req);
         const body = checkBody(parseJson(await readBody(req)), r);
         return send(res, 201, store.create(body, { fieldManager: fieldManager ?? managerFromAgent(req) }));
       }
       case 'update': {
+        requireJson(req);
         const body = checkBody(parseJson(await readBody(req)), r);
         const opts = { fieldManager: fieldManager ?? managerFromAgent(req) };
         return send(res, 200, status ? store.updateStatus(body, opts) : store.update(body, opts));
@@ -461,7 +480,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     let fields: FieldSelector;
     try {
       labels = parseLabelSelector(labelSelector);
-      fields = parseFieldSelector(fieldSelector);
+      fields = parseFieldSelector(fieldSelector, r.info.selectableFields);
     } catch (err) {
       // A bad selector is a 400, not a broken stream.
       if (err instanceof SelectorError) throw BadRequestError.of(err.message);
@@ -470,8 +489,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     const selected = (e: WatchEvent) => {
       const o = e.object;
       if (r.namespace !== undefined && o.metadata.namespace !== r.namespace) return false;
-      if (fields.name && (o.metadata.name === fields.name.value) === fields.name.negate) return false;
-      if (fields.namespace && ((o.metadata.namespace ?? '') === fields.namespace.value) === fields.namespace.negate) return false;
+      if (fields.length > 0 && !matchesFields(fields, o)) return false;
       return labels.length === 0 || matchesLabels(labels, o.metadata.labels);
     };
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
@@ -603,14 +621,15 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     }
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       if (!(err instanceof ApiError)) console.error('[sim apiserver] request failed', err);
       // Drain an unread body so keep-alive connections stay usable.
       req.resume();
       sendStatus(res, toStatus(err));
     });
-  });
+  };
+  const server: Server = opts.tls === undefined ? createServer(listener) : createTlsServer({ key: opts.tls.key, cert: opts.tls.cert }, listener);
   server.keepAliveTimeout = 30_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -621,12 +640,13 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     });
   });
   const port = (server.address() as AddressInfo).port;
-  baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  baseUrl = `${opts.tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const api: ApiServer = {
     url: baseUrl,
     port,
     server,
+    caData: opts.tls === undefined ? undefined : Buffer.from(opts.tls.cert).toString('base64'),
     addCluster(name, o = {}) {
       if (!CLUSTER_NAME.test(name)) throw new UnknownClusterError(`invalid virtual cluster name "${name}"`);
       if (clusters.has(name)) throw new UnknownClusterError(`virtual cluster "${name}" already exists`);

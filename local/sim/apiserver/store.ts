@@ -58,6 +58,7 @@ import { jsonPatch, mergePatch, PatchError } from './patch.ts';
 import {
   type FieldSelector,
   type LabelSelector,
+  matchesFields,
   matchesLabels,
   parseFieldSelector,
   parseLabelSelector,
@@ -279,7 +280,7 @@ export class ClusterStore {
     let fields: FieldSelector;
     try {
       labels = typeof opts.labelSelector === 'string' || opts.labelSelector === undefined ? parseLabelSelector(opts.labelSelector) : opts.labelSelector;
-      fields = parseFieldSelector(opts.fieldSelector);
+      fields = parseFieldSelector(opts.fieldSelector, info.selectableFields);
     } catch (err) {
       if (err instanceof SelectorError) throw BadRequestError.of(err.message);
       throw err;
@@ -293,8 +294,7 @@ export class ClusterStore {
     for (const map of maps) {
       for (const obj of map.values()) {
         if (labels.length > 0 && !matchesLabels(labels, obj.metadata.labels)) continue;
-        if (fields.name && (obj.metadata.name === fields.name.value) === fields.name.negate) continue;
-        if (fields.namespace && ((obj.metadata.namespace ?? '') === fields.namespace.value) === fields.namespace.negate) continue;
+        if (fields.length > 0 && !matchesFields(fields, obj)) continue;
         out.push(obj);
       }
     }

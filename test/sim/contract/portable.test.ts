@@ -186,6 +186,33 @@ describe('lists and label selectors', () => {
     expect(byObjectApi.items.every((o) => o.metadata?.namespace === t.namespace)).toBe(true);
   });
 
+  it('supports field selectors on metadata.name and kind-specific fields, 400 for others', async () => {
+    // Prepare
+    const cm = `${run}-a`;
+    await t.core.createNamespacedEvent({
+      namespace: t.namespace,
+      body: {
+        metadata: { name: `${run}-ev` },
+        involvedObject: { kind: 'ConfigMap', name: cm, namespace: t.namespace },
+        reason: 'Tested',
+        message: 'contract',
+        type: 'Normal',
+      },
+    });
+    // Act
+    const byName = await t.core.listNamespacedConfigMap({ namespace: t.namespace, fieldSelector: `metadata.name=${cm}` });
+    const notByName = await t.core.listNamespacedConfigMap({ namespace: t.namespace, labelSelector: `run=${run}`, fieldSelector: `metadata.name!=${cm}` });
+    const events = await t.core.listNamespacedEvent({ namespace: t.namespace, fieldSelector: `involvedObject.name=${cm},involvedObject.kind=ConfigMap` });
+    const unsupported = await failure(t.objects.list('v1', 'ConfigMap', t.namespace, undefined, undefined, undefined, 'data.a=1'));
+    // Assess
+    expect(byName.items.map((o) => o.metadata?.name)).toEqual([cm]);
+    expect(notByName.items).toHaveLength(3);
+    expect(events.items.map((e) => e.reason)).toEqual(['Tested']);
+    expect(unsupported.code).toBe(400);
+    expect(unsupported.status.reason).toBe('BadRequest');
+    expect(unsupported.status.message).toContain('field label not supported: data.a');
+  });
+
   it('pages with limit and continue', async () => {
     // Prepare: the labelled ConfigMaps (beforeAll)
     // Act

@@ -3,9 +3,12 @@
  * no such CRDs) or the simulator's own controls (faults, counters). Still talks through client-node only,
  * except for the admin endpoint, which is the simulator's own.
  */
-import { ApiException, type KubernetesObject, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KINDS } from '../../../local/sim/apiserver/kinds.ts';
+import { kubeconfigText } from '../../../local/sim/apiserver/kubeconfig.ts';
+import { createApiServer } from '../../../local/sim/apiserver/server.ts';
+import { selfSignedCertificate } from '../../../local/sim/apiserver/tls.ts';
 import { connect, failure, isGone, realCluster, type Target, unique } from './harness.ts';
 
 const CAPI = 'cluster.x-k8s.io/v1beta2';
@@ -283,6 +286,25 @@ describe.runIf(!realCluster)('simulator-only contract', () => {
       sim.server.setFaults(sim.cluster.name, undefined);
       // Assess
       expect(elapsed).toBeGreaterThanOrEqual(110);
+    });
+  });
+
+  describe('https', () => {
+    it('serves HTTPS with a self-signed certificate that a kubeconfig trusts through certificate-authority-data', async () => {
+      // Prepare
+      const server = await createApiServer({ tls: selfSignedCertificate() });
+      const cluster = server.addCluster('secure');
+      const kc = new KubeConfig();
+      kc.loadFromString(kubeconfigText({ name: 'secure', server: cluster.url, token: cluster.token, caData: server.caData }));
+      try {
+        // Act
+        const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+        // Assess
+        expect(cluster.url.startsWith('https://')).toBe(true);
+        expect(namespaces.items.map((n) => n.metadata?.name)).toContain('kube-system');
+      } finally {
+        await server.close();
+      }
     });
   });
 
