@@ -241,4 +241,24 @@ describe('clusterctl move into the workload cluster (pivot)', () => {
     expect(sim.cloud.totalLaunched).toBe(launchedBeforeMove + 3);
     expect(sim.counters()[VC]?.instances).toMatchObject({ running: 4, duplicated: 0, leaked: 0 });
   });
+
+  it('moves back to the management cluster the same way, then deletion terminates every instance', async () => {
+    // Prepare
+    const launched = sim.cloud.totalLaunched;
+    const providerIds = (await list(workload, 'infrastructure.cluster.x-k8s.io/v1beta2', 'SimMachine', NS)).map((m) => m.spec?.providerID ?? '');
+    // Act: move back (every Machine has a node, so the preflight passes)
+    await move(workload, mgmt, NS, NAME);
+    await waitFor('Cluster Available in the management cluster', async () => isTrue(await getCluster(mgmt, NS, NAME), 'Available'));
+    await new Promise((r) => setTimeout(r, sim.timing.leakGraceMs + 100));
+    // Assess: adopted again, nothing new, nothing leaked
+    expect(sim.cloud.totalLaunched).toBe(launched);
+    expect(sim.counters()[VC]?.instances).toMatchObject({ running: 4, duplicated: 0, leaked: 0 });
+    // Act: delete from the management cluster
+    await mgmt.objects.delete({ apiVersion: CAPI, kind: 'Cluster', metadata: { name: NAME, namespace: NS } });
+    // Assess
+    await waitFor('Cluster gone', async () => getCluster(mgmt, NS, NAME).then(() => false, (err: { code?: number }) => err.code === 404));
+    expect(providerIds.map((id) => sim.cloud.describe(id)?.state)).toEqual(providerIds.map(() => 'terminated'));
+    expect(sim.server.getCluster(VC)).toBeUndefined();
+    expect(sim.cloud.counters()).toMatchObject({ running: 0, duplicated: 0, leaked: 0 });
+  });
 });
