@@ -1,0 +1,14 @@
+/** delete-cluster, step 1: announce the deletion (the API already recorded phase Deleting). */
+import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
+import { awsStepDeps } from './deps.ts';
+
+export const STEP = 'begin-delete';
+
+export const makeHandler = (deps: () => StepDeps) =>
+  stepHandler(STEP, deps, async (input, d) => {
+    const cluster = await loadCluster(d, input);
+    await recordPhase(d, cluster, { phase: 'Deleting', step: STEP, message: 'deleting the cluster' });
+    return null;
+  });
+
+export const handler = makeHandler(awsStepDeps);

@@ -1,0 +1,16 @@
+/** provision-cluster, step 1: mark Provisioning and re-check every policy at execution time. */
+import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
+import { recheckPolicies } from '../../shared/steps/policy-recheck.ts';
+import { awsStepDeps } from './deps.ts';
+
+export const STEP = 'begin-provisioning';
+
+export const makeHandler = (deps: () => StepDeps) =>
+  stepHandler(STEP, deps, async (input, d) => {
+    const cluster = await loadCluster(d, input);
+    const marked = await recordPhase(d, cluster, { phase: 'Provisioning', step: STEP, message: 'checking policies' });
+    await recheckPolicies(d, marked);
+    return null;
+  });
+
+export const handler = makeHandler(awsStepDeps);

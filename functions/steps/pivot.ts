@@ -1,0 +1,32 @@
+/**
+ * provision-cluster: the pivot — `clusterctl move` of the cluster's CAPI objects from the management cluster
+ * into the cluster itself, which from now on manages itself. The mover is resumable: a retried or restarted
+ * step converges instead of duplicating anything.
+ */
+import { move } from '../../shared/capi/mover.ts';
+import { workspaceNamespace } from '../../shared/capi/access.ts';
+import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
+import { awsStepDeps } from './deps.ts';
+
+export const STEP = 'pivot';
+
+export const makeHandler = (deps: () => StepDeps) =>
+  stepHandler(STEP, deps, async (input, d) => {
+    let cluster = await loadCluster(d, input);
+    if (cluster.capiLocation === 'self') return null;
+    cluster = await recordPhase(d, cluster, { phase: 'Pivoting', step: STEP, message: 'moving the CAPI objects into the cluster' });
+    // The workload connection comes from the access copy kept in the management cluster: the move takes
+    // CAPI's own kubeconfig Secret away with it.
+    const workload = await d.workload(cluster);
+    const report = await move(await d.management(), workload, { namespace: workspaceNamespace(cluster.workspaceId), clusterName: cluster.name, log: d.log });
+    const moved = Object.values(report.moved).reduce((a, b) => a + b, 0);
+    await recordPhase(d, cluster, {
+      phase: 'Pivoting',
+      step: STEP,
+      message: `self-managed: ${moved} CAPI objects moved${report.resumed ? ' (resumed)' : ''}`,
+      capiLocation: 'self',
+    }, { publish: false });
+    return null;
+  });
+
+export const handler = makeHandler(awsStepDeps);

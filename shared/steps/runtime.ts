@@ -1,0 +1,150 @@
+/**
+ * What every workflow step shares: its dependencies, loading the cluster the execution is about (and
+ * refusing to act for a superseded execution), recording phase changes (store + history + event), and the
+ * polling helper behind every Task/Choice/Wait loop.
+ */
+import type { ClusterWorkflowInput } from '../clusters/workflow-input.ts';
+import type { Cluster, ClusterPhase } from '../domain/schemas.ts';
+import type { KubeClient } from '../capi/client.ts';
+import type { EventPublisher } from '../events/publisher.ts';
+import { clusterPhaseEvents } from '../events/schemas.ts';
+import type { Logger } from '../log.ts';
+import type { PriceCatalog } from '../policy/cost.ts';
+import type { ClusterPatch, Stores } from '../store/ports.ts';
+
+export interface WaitPolicy {
+  /** First wait, seconds. */
+  initialSeconds: number;
+  /** Longest single wait, seconds. */
+  maxSeconds: number;
+  /** Polls before the step gives up with WaitTimeoutError. */
+  maxAttempts: number;
+}
+
+export interface StepDeps {
+  stores: Stores;
+  events: EventPublisher;
+  /** The management cluster (cached connection). */
+  management(): Promise<KubeClient>;
+  /**
+   * The workload cluster of a Slipway cluster, reached with the kubeconfig Slipway keeps for it (see
+   * shared/capi/access.ts): valid before and after the pivot.
+   */
+  workload(cluster: Cluster): Promise<KubeClient>;
+  prices: PriceCatalog;
+  clock: () => Date;
+  waits: WaitPolicy;
+  log: Logger;
+}
+
+/** The execution's input plus what the ASL adds along the way. */
+export interface StepInput extends ClusterWorkflowInput {
+  wait?: WaitState;
+  error?: { Error?: string; Cause?: string };
+  failedStep?: string;
+}
+
+export interface WaitState {
+  attempt: number;
+  done: boolean;
+  waitSeconds?: number;
+}
+
+/** The execution is for an older generation or another incarnation: do nothing more. */
+export class StaleExecutionError extends Error {
+  override readonly name = 'StaleExecutionError';
+}
+
+/** A wait ran out of attempts: a bounded failure, never a hang. */
+export class WaitTimeoutError extends Error {
+  override readonly name = 'WaitTimeoutError';
+}
+
+/** The cluster record is gone (deleted out of band). */
+export class ClusterGoneError extends Error {
+  override readonly name = 'ClusterGoneError';
+}
+
+export const SYSTEM_ACTOR = { principal: 'system:slipway' };
+
+/**
+ * Polling in AWS: 5 s, growing ×1.5 to 60 s, 120 polls (about 1.5 h) before a wait counts as failed. The
+ * local runner scales Wait states by its time factor, so the same numbers serve a one-minute demo.
+ */
+export const DEFAULT_WAITS: WaitPolicy = { initialSeconds: 5, maxSeconds: 60, maxAttempts: 120 };
+
+export async function loadCluster(deps: StepDeps, input: ClusterWorkflowInput): Promise<Cluster> {
+  const cluster = await deps.stores.clusters.get(input.workspaceId, input.name);
+  if (!cluster || cluster.uid !== input.uid) throw new ClusterGoneError(`cluster ${input.workspaceId}/${input.name} (${input.uid}) no longer exists`);
+  if (cluster.generation !== input.generation) {
+    throw new StaleExecutionError(`execution for generation ${input.generation} superseded by generation ${cluster.generation}`);
+  }
+  return cluster;
+}
+
+/**
+ * Records a phase (and step/message) change with its history record, then publishes the event. Writing
+ * is skipped when nothing changes, but the event is published on every call: a step retried after a
+ * failed PutEvents must still announce its phase (consumers get EventBridge's usual at-least-once).
+ */
+export async function recordPhase(
+  deps: StepDeps,
+  cluster: Cluster,
+  change: { phase: ClusterPhase; step: string | null; message: string | null } & Omit<ClusterPatch, 'phase' | 'step' | 'message'>,
+  opts: { publish?: boolean } = {},
+): Promise<Cluster> {
+  const { phase, step, message, ...rest } = change;
+  const unchanged = cluster.phase === phase && cluster.step === step && cluster.message === message && Object.keys(rest).length === 0;
+  const updated = unchanged ? cluster : await deps.stores.clusters.recordStatus(cluster.workspaceId, cluster.name, cluster.generation, change, SYSTEM_ACTOR);
+  if (opts.publish !== false && (cluster.phase !== phase || unchanged)) {
+    await deps.events.publish(clusterPhaseEvents(updated, cluster.phase, deps.clock()));
+  }
+  return updated;
+}
+
+/** Progress messages during waits: written only when they change, never an event. */
+export async function recordProgress(deps: StepDeps, cluster: Cluster, step: string, message: string): Promise<void> {
+  if (cluster.step === step && cluster.message === message) return;
+  await deps.stores.clusters.recordStatus(cluster.workspaceId, cluster.name, cluster.generation, { step, message }, SYSTEM_ACTOR);
+}
+
+export interface Probe {
+  done: boolean;
+  /** What we are waiting for, shown on the cluster while waiting. */
+  message: string;
+}
+
+/**
+ * One poll of a Task/Choice/Wait loop: runs the probe, and when not done returns the next wait — exponential
+ * from `initialSeconds`, capped at `maxSeconds`, scaled by the time factor — or throws WaitTimeoutError after
+ * `maxAttempts` polls.
+ */
+export async function poll(deps: StepDeps, input: StepInput, step: string, probe: (cluster: Cluster) => Promise<Probe>, policy: Partial<WaitPolicy> = {}): Promise<WaitState> {
+  const p = { ...deps.waits, ...policy };
+  const cluster = await loadCluster(deps, input);
+  const attempt = (input.wait?.attempt ?? 0) + 1;
+  const result = await probe(cluster);
+  if (result.done) return { attempt, done: true };
+  if (attempt >= p.maxAttempts) throw new WaitTimeoutError(`${step}: gave up after ${attempt} checks: ${result.message}`);
+  await recordProgress(deps, cluster, step, result.message);
+  // Whole seconds: what a Wait state's SecondsPath accepts.
+  const waitSeconds = Math.max(1, Math.round(Math.min(p.maxSeconds, p.initialSeconds * 1.5 ** (attempt - 1))));
+  return { attempt, done: false, waitSeconds };
+}
+
+/** Builds the handler of one step over lazily built deps. */
+export function stepHandler<O>(name: string, deps: () => StepDeps, fn: (input: StepInput, deps: StepDeps) => Promise<O>): (input: StepInput) => Promise<O> {
+  let built: StepDeps | undefined;
+  return async (input) => {
+    built ??= deps();
+    const started = Date.now();
+    try {
+      const out = await fn(input, built);
+      built.log.debug('step done', { step: name, workspaceId: input.workspaceId, cluster: input.name, generation: input.generation, ms: Date.now() - started });
+      return out;
+    } catch (error) {
+      built.log.warn('step failed', { step: name, workspaceId: input.workspaceId, cluster: input.name, generation: input.generation, error });
+      throw error;
+    }
+  };
+}
