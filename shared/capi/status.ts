@@ -1,0 +1,239 @@
+/**
+ * Pure readers of what CAPI (v1beta2) and Kubernetes report, one per thing Slipway waits on. Each answers
+ * `{done, message, failed?}`: `done` when the wait is over, a short progress message for the cluster record,
+ * and `failed` (a reason) when waiting longer cannot help — the step turns it into a named error
+ * (`throwIfFailed`). Readiness comes from conditions and counters, never from phase strings; a Machine's
+ * `Failed` phase or failure reason is read only to detect a terminal failure.
+ */
+import { CapiFailedError, MachineFailedError } from './errors.ts';
+import { type Condition, isRecord, type KubeObject } from './types.ts';
+
+export interface WaitResult {
+  done: boolean;
+  message: string;
+  /** Terminal failure: stop waiting. */
+  failed?: string;
+  /** What failed, to choose the error (`machine` → MachineFailedError). */
+  failedKind?: 'machine' | 'release' | 'other';
+}
+
+interface ReplicaCounters {
+  desiredReplicas?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  upToDateReplicas?: number;
+}
+
+interface ClusterStatus {
+  initialization?: { infrastructureProvisioned?: boolean; controlPlaneInitialized?: boolean };
+  conditions?: Condition[];
+  controlPlane?: ReplicaCounters;
+  workers?: ReplicaCounters;
+  observedGeneration?: number;
+}
+
+export function conditionsOf(obj: KubeObject | null | undefined): Condition[] {
+  const status = obj?.status;
+  if (!isRecord(status) || !Array.isArray(status.conditions)) return [];
+  return status.conditions.filter((c): c is Condition => isRecord(c) && typeof c.type === 'string' && typeof c.status === 'string');
+}
+
+export function condition(obj: KubeObject | null | undefined, type: string): Condition | undefined {
+  return conditionsOf(obj).find((c) => c.type === type);
+}
+
+export function isTrue(obj: KubeObject | null | undefined, type: string): boolean {
+  return condition(obj, type)?.status === 'True';
+}
+
+function statusOf<T>(obj: KubeObject | null | undefined): T {
+  return (isRecord(obj?.status) ? obj.status : {}) as T;
+}
+
+function specOf<T>(obj: KubeObject | null | undefined): T {
+  return (isRecord(obj?.spec) ? obj.spec : {}) as T;
+}
+
+function conditionText(obj: KubeObject | null | undefined, type: string): string {
+  const c = condition(obj, type);
+  if (c === undefined) return `${type} not reported yet`;
+  return `${type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${firstLine(c.message)}` : ''}`;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+// ── machines ─────────────────────────────────────────────────────────────────────────────────────────────
+
+interface MachineStatus {
+  phase?: string;
+  nodeRef?: { name?: string };
+  failureReason?: string;
+  failureMessage?: string;
+  deprecated?: { v1beta1?: { failureReason?: string; failureMessage?: string } };
+}
+
+/** A terminal failure a Machine reports (phase Failed, a failure reason, or a condition whose reason says so). */
+export function machineFailure(machine: KubeObject): string | undefined {
+  const s = statusOf<MachineStatus>(machine);
+  const reason = s.deprecated?.v1beta1?.failureReason ?? s.failureReason;
+  const message = s.deprecated?.v1beta1?.failureMessage ?? s.failureMessage;
+  if (reason !== undefined || s.phase === 'Failed') {
+    return `Machine ${machine.metadata.name} failed${reason ? `: ${reason}` : ''}${message ? ` (${firstLine(message)})` : ''}`;
+  }
+  const bad = conditionsOf(machine).find((c) => c.status === 'False' && /(Failed|Failure)$/.test(c.reason ?? ''));
+  if (bad !== undefined) return `Machine ${machine.metadata.name} failed: ${bad.type} ${bad.reason}${bad.message ? ` (${firstLine(bad.message)})` : ''}`;
+  return undefined;
+}
+
+function firstMachineFailure(machines: readonly KubeObject[]): WaitResult | undefined {
+  for (const m of machines) {
+    if (m.metadata.deletionTimestamp !== undefined) continue;
+    const failed = machineFailure(m);
+    if (failed !== undefined) return { done: false, message: failed, failed, failedKind: 'machine' };
+  }
+  return undefined;
+}
+
+// ── cluster ──────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Provision step 3: the first control-plane machine is up and the kubeconfig Secret can be used. */
+export function controlPlaneInitialized(cluster: KubeObject | null, machines: readonly KubeObject[] = []): WaitResult {
+  if (cluster === null) return { done: false, message: 'Cluster not found' };
+  const failure = firstMachineFailure(machines);
+  if (failure !== undefined) return failure;
+  const s = statusOf<ClusterStatus>(cluster);
+  if (s.initialization?.controlPlaneInitialized === true || isTrue(cluster, 'ControlPlaneInitialized')) {
+    return { done: true, message: 'control plane initialized' };
+  }
+  if (s.initialization?.infrastructureProvisioned !== true && !isTrue(cluster, 'InfrastructureReady')) {
+    return { done: false, message: `waiting for infrastructure: ${conditionText(cluster, 'InfrastructureReady')}` };
+  }
+  return { done: false, message: `waiting for the control plane: ${conditionText(cluster, 'ControlPlaneInitialized')}` };
+}
+
+export interface ReplicaTarget {
+  controlPlane: number;
+  /** Sum of the workers' replicas over every MachineDeployment. */
+  workers: number;
+}
+
+/** The Cluster is Available with exactly the requested replicas, all ready, available and up to date. */
+export function clusterAvailable(cluster: KubeObject | null, want: ReplicaTarget, machines: readonly KubeObject[] = []): WaitResult {
+  if (cluster === null) return { done: false, message: 'Cluster not found' };
+  const failure = firstMachineFailure(machines);
+  if (failure !== undefined) return failure;
+  const s = statusOf<ClusterStatus>(cluster);
+  const generation = cluster.metadata.generation;
+  if (generation !== undefined && s.observedGeneration !== undefined && s.observedGeneration < generation) {
+    return { done: false, message: 'waiting for the Cluster controller to observe the change' };
+  }
+  const problems: string[] = [];
+  const check = (what: string, counters: ReplicaCounters | undefined, wanted: number) => {
+    const c = counters ?? {};
+    const fields: (keyof ReplicaCounters)[] = ['desiredReplicas', 'replicas', 'readyReplicas', 'availableReplicas', 'upToDateReplicas'];
+    // Zero workers may be reported as absent counters.
+    if (wanted === 0 && fields.every((f) => (c[f] ?? 0) === 0)) return;
+    const off = fields.filter((f) => c[f] !== wanted);
+    if (off.length > 0) problems.push(`${what} ${c.availableReplicas ?? 0}/${wanted} available, ${c.upToDateReplicas ?? 0} up to date, ${c.replicas ?? 0} replicas`);
+  };
+  check('control plane', s.controlPlane, want.controlPlane);
+  check('workers', s.workers, want.workers);
+  if (!isTrue(cluster, 'Available')) problems.unshift(conditionText(cluster, 'Available'));
+  for (const busy of ['RollingOut', 'ScalingUp', 'ScalingDown']) if (isTrue(cluster, busy)) problems.push(`${busy}`);
+  if (problems.length === 0) return { done: true, message: `available: control plane ${want.controlPlane}, workers ${want.workers}` };
+  return { done: false, message: problems.join('; ') };
+}
+
+/**
+ * After an upgrade or a class rebase: every Machine runs `version`, has its node, is Ready and up to date,
+ * and none is left over (exactly `count` machines, none deleting).
+ */
+export function machinesUpToDate(machines: readonly KubeObject[], version: string, count: number): WaitResult {
+  const failure = firstMachineFailure(machines);
+  if (failure !== undefined) return failure;
+  const deleting = machines.filter((m) => m.metadata.deletionTimestamp !== undefined).length;
+  const live = machines.filter((m) => m.metadata.deletionTimestamp === undefined);
+  const behind = live.filter((m) => specOf<{ version?: string }>(m).version !== version).length;
+  const notReady = live.filter((m) => statusOf<MachineStatus>(m).nodeRef === undefined || !(isTrue(m, 'Ready') || isTrue(m, 'Available'))).length;
+  const outdated = live.filter((m) => condition(m, 'UpToDate')?.status === 'False').length;
+  if (deleting === 0 && live.length === count && behind === 0 && notReady === 0 && outdated === 0) {
+    return { done: true, message: `${count} machines at ${version}` };
+  }
+  return {
+    done: false,
+    message: `${live.length - behind}/${count} machines at ${version}, ${notReady} not ready, ${outdated} not up to date, ${deleting} deleting`,
+  };
+}
+
+/** Delete step: the Cluster and every Machine of it are gone. */
+export function clusterGone(cluster: KubeObject | null, machines: readonly KubeObject[]): WaitResult {
+  if (cluster === null && machines.length === 0) return { done: true, message: 'cluster deleted' };
+  const what = cluster === null ? 'Cluster deleted' : `Cluster ${cluster.metadata.deletionTimestamp === undefined ? 'not deleting yet' : 'deleting'}`;
+  return { done: false, message: `${what}, ${machines.length} machines left` };
+}
+
+// ── nodes and workloads in the workload cluster ──────────────────────────────────────────────────────────
+
+/** Provision step 4: at least `min` Nodes registered and every Node Ready (the CNI runs). */
+export function nodesReady(nodes: readonly KubeObject[], min = 1): WaitResult {
+  const ready = nodes.filter((n) => isTrue(n, 'Ready')).length;
+  if (nodes.length >= min && ready === nodes.length) return { done: true, message: `${ready} node(s) Ready` };
+  if (nodes.length === 0) return { done: false, message: 'no Node registered yet' };
+  const first = nodes.find((n) => !isTrue(n, 'Ready'));
+  return { done: false, message: `${ready}/${Math.max(nodes.length, min)} nodes Ready${first ? `; ${first.metadata.name}: ${conditionText(first, 'Ready')}` : ''}` };
+}
+
+export function deploymentAvailable(deployment: KubeObject | null): boolean {
+  if (deployment === null) return false;
+  const s = statusOf<{ observedGeneration?: number }>(deployment);
+  const generation = deployment.metadata.generation;
+  if (generation !== undefined && s.observedGeneration !== undefined && s.observedGeneration < generation) return false;
+  return isTrue(deployment, 'Available');
+}
+
+/** Provision step 5: every expected provider Deployment (`namespace/name`) exists and is Available. */
+export function providersAvailable(deployments: readonly KubeObject[], expected: readonly { namespace: string; name: string }[]): WaitResult {
+  const waiting: string[] = [];
+  for (const e of expected) {
+    const d = deployments.find((x) => x.metadata.namespace === e.namespace && x.metadata.name === e.name) ?? null;
+    if (!deploymentAvailable(d)) waiting.push(`${e.namespace}/${e.name}${d === null ? ' (missing)' : ''}`);
+  }
+  if (waiting.length === 0) return { done: true, message: `${expected.length} provider deployments Available` };
+  return { done: false, message: `waiting for ${waiting.join(', ')}` };
+}
+
+/** Provision step 8: one HelmReleaseProxy per expected chart proxy, each Ready. */
+export function helmReleasesReady(releases: readonly KubeObject[], expectedChartProxies: readonly string[]): WaitResult {
+  const waiting: string[] = [];
+  for (const proxy of expectedChartProxies) {
+    const release = releases.find((r) => r.metadata.labels?.['helmreleaseproxy.addons.cluster.x-k8s.io/name'] === proxy || ownedBy(r, 'HelmChartProxy', proxy));
+    if (release === undefined) {
+      waiting.push(`${proxy} (no release yet)`);
+      continue;
+    }
+    const s = statusOf<{ status?: string }>(release);
+    const readyCondition = condition(release, 'Ready') ?? condition(release, 'HelmReleaseReady');
+    if (s.status === 'failed' || /Failed$/.test(readyCondition?.status === 'False' ? (readyCondition.reason ?? '') : '')) {
+      const failed = `Helm release of ${proxy} failed${readyCondition?.message ? `: ${firstLine(readyCondition.message)}` : ''}`;
+      return { done: false, message: failed, failed, failedKind: 'release' };
+    }
+    if (readyCondition?.status !== 'True') waiting.push(`${proxy} (${s.status ?? readyCondition?.reason ?? 'pending'})`);
+  }
+  if (waiting.length === 0) return { done: true, message: `${expectedChartProxies.length} Helm release(s) Ready` };
+  return { done: false, message: `waiting for ${waiting.join(', ')}` };
+}
+
+function ownedBy(obj: KubeObject, kind: string, name: string): boolean {
+  return (obj.metadata.ownerReferences ?? []).some((r) => r.kind === kind && r.name === name);
+}
+
+/** Throws the named error a failed wait stands for (MachineFailedError for machines); returns otherwise. */
+export function throwIfFailed(result: WaitResult, what: string): void {
+  if (result.failed === undefined) return;
+  if (result.failedKind === 'machine') throw new MachineFailedError(`${what}: ${result.failed}`);
+  throw new CapiFailedError(`${what}: ${result.failed}`);
+}
