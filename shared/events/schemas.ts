@@ -270,15 +270,14 @@ export function accountVendedEvent(
   return event(DetailType.AccountVended, { ...detail, schemaVersion: DETAIL_SCHEMA_VERSION }, source);
 }
 
-export function accountOnboardedEvent(
-  detail: Omit<WithOptional<AccountOnboardedDetail, 'time'>, 'schemaVersion'>,
-): SlipwayEventOf<'Account Onboarded'> {
+/** Builder input: the detail without its version, `time` defaulting to now. */
+export type OnboardingEventInput<T> = Omit<T, 'schemaVersion' | 'time'> & { time?: Date | string };
+
+export function accountOnboardedEvent(detail: OnboardingEventInput<AccountOnboardedDetail>): SlipwayEventOf<'Account Onboarded'> {
   return event(DetailType.AccountOnboarded, { ...detail, schemaVersion: DETAIL_SCHEMA_VERSION, time: isoTime(detail.time) });
 }
 
-export function accountOnboardingFailedEvent(
-  detail: Omit<WithOptional<AccountOnboardingFailedDetail, 'time'>, 'schemaVersion'>,
-): SlipwayEventOf<'Account Onboarding Failed'> {
+export function accountOnboardingFailedEvent(detail: OnboardingEventInput<AccountOnboardingFailedDetail>): SlipwayEventOf<'Account Onboarding Failed'> {
   return event(DetailType.AccountOnboardingFailed, { ...detail, schemaVersion: DETAIL_SCHEMA_VERSION, time: isoTime(detail.time) });
 }
 
