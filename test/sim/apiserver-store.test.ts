@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError, InvalidError, NotFoundError } from '../../local/sim/apiserver/errors.ts';
+import { crdsFor } from '../../local/sim/apiserver/crds.ts';
 import { ClusterStore, clone, type KubeObject, ownerRefTo, type WatchEvent } from '../../local/sim/apiserver/store.ts';
 
 const CAPI = 'cluster.x-k8s.io/v1beta2';
@@ -172,5 +173,22 @@ describe('ClusterStore', () => {
     expect(even).toThrow(InvalidError);
     expect(even).toThrow('spec.replicas: Forbidden: cannot be an even number when etcd is stacked');
     expect(status.status).toEqual({ replicas: 2 });
+  });
+
+  it('serves custom kinds of a CRD-gated store only while their CRD exists', () => {
+    // Prepare
+    const store = new ClusterStore({ crdGated: true });
+    store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns1' } });
+    const crd = crdsFor(['cluster-api']).find((c) => c.metadata.name === 'machines.cluster.x-k8s.io')!;
+    // Act
+    const before = () => store.create(machine('m1'));
+    store.create(crd);
+    const created = store.create(machine('m1'));
+    store.delete(crd);
+    // Assess
+    expect(before).toThrow('no matches for kind "Machine" in version "cluster.x-k8s.io/v1beta2"');
+    expect(created.metadata.uid).toBeTruthy();
+    expect(store.getByUid(created.metadata.uid ?? '')).toBeUndefined();
+    expect(() => store.list({ apiVersion: CAPI, kind: 'Machine' })).toThrow(NotFoundError);
   });
 });

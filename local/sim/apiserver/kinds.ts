@@ -17,6 +17,11 @@ export interface KindInfo {
   /** true for kinds a real cluster serves through a CustomResourceDefinition. */
   readonly custom: boolean;
   readonly shortNames?: readonly string[];
+  /**
+   * For custom resources: the clusterctl provider whose components install the CRD (`cluster.x-k8s.io/provider`
+   * label), or `inventory` for clusterctl's own Provider CRD.
+   */
+  readonly provider?: string;
   /** Field-selector paths this kind supports besides metadata.name and metadata.namespace. */
   readonly selectableFields?: readonly string[];
 }
@@ -64,28 +69,28 @@ export const KINDS: readonly KindInfo[] = [
   // apiextensions.k8s.io/v1
   k({ group: 'apiextensions.k8s.io', versions: ['v1'], kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true, custom: false, shortNames: ['crd', 'crds'] }),
   // Cluster API core
-  cr(CAPI, 'v1beta2', 'Cluster', { shortNames: ['cl'] }),
-  cr(CAPI, 'v1beta2', 'ClusterClass', { plural: 'clusterclasses', shortNames: ['cc'] }),
-  cr(CAPI, 'v1beta2', 'MachineDeployment', { shortNames: ['md'] }),
-  cr(CAPI, 'v1beta2', 'MachineSet', { shortNames: ['ms'] }),
-  cr(CAPI, 'v1beta2', 'Machine', { shortNames: ['ma'] }),
+  cr(CAPI, 'v1beta2', 'Cluster', { shortNames: ['cl'], provider: 'cluster-api' }),
+  cr(CAPI, 'v1beta2', 'ClusterClass', { plural: 'clusterclasses', shortNames: ['cc'], provider: 'cluster-api' }),
+  cr(CAPI, 'v1beta2', 'MachineDeployment', { shortNames: ['md'], provider: 'cluster-api' }),
+  cr(CAPI, 'v1beta2', 'MachineSet', { shortNames: ['ms'], provider: 'cluster-api' }),
+  cr(CAPI, 'v1beta2', 'Machine', { shortNames: ['ma'], provider: 'cluster-api' }),
   // Kubeadm control plane and bootstrap providers
-  cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlane', { shortNames: ['kcp'] }),
-  cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlaneTemplate', { statusSubresource: false }),
-  cr(`bootstrap.${CAPI}`, 'v1beta2', 'KubeadmConfig'),
-  cr(`bootstrap.${CAPI}`, 'v1beta2', 'KubeadmConfigTemplate', { statusSubresource: false }),
+  cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlane', { shortNames: ['kcp'], provider: 'control-plane-kubeadm' }),
+  cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlaneTemplate', { statusSubresource: false, provider: 'control-plane-kubeadm' }),
+  cr(`bootstrap.${CAPI}`, 'v1beta2', 'KubeadmConfig', { provider: 'bootstrap-kubeadm' }),
+  cr(`bootstrap.${CAPI}`, 'v1beta2', 'KubeadmConfigTemplate', { statusSubresource: false, provider: 'bootstrap-kubeadm' }),
   // The simulated infrastructure provider (modelled on CAPI's in-memory and docker providers)
-  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimCluster'),
-  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimClusterTemplate', { statusSubresource: false }),
-  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachine'),
-  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachineTemplate', { statusSubresource: false }),
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimCluster', { provider: 'infrastructure-sim' }),
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimClusterTemplate', { statusSubresource: false, provider: 'infrastructure-sim' }),
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachine', { provider: 'infrastructure-sim' }),
+  cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachineTemplate', { statusSubresource: false, provider: 'infrastructure-sim' }),
   // Add-ons: CAAPH and ClusterResourceSet
-  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmChartProxy'),
-  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmReleaseProxy'),
-  cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSet', { shortNames: ['crs'] }),
-  cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSetBinding', { statusSubresource: false, shortNames: ['crsb'] }),
+  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmChartProxy', { provider: 'addon-helm' }),
+  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmReleaseProxy', { provider: 'addon-helm' }),
+  cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSet', { shortNames: ['crs'], provider: 'cluster-api' }),
+  cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSetBinding', { statusSubresource: false, shortNames: ['crsb'], provider: 'cluster-api' }),
   // clusterctl inventory
-  cr(`clusterctl.${CAPI}`, 'v1alpha3', 'Provider', { statusSubresource: false }),
+  cr(`clusterctl.${CAPI}`, 'v1alpha3', 'Provider', { statusSubresource: false, provider: 'inventory' }),
 ];
 
 /** "group/version" (or "v1" for core) — the apiVersion string of a group and version. */

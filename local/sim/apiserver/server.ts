@@ -86,7 +86,8 @@ export interface ApiServer {
   /** base64 PEM of the CA to trust (the self-signed certificate) when serving HTTPS. */
   readonly caData: string | undefined;
   readonly server: Server;
-  addCluster(name: string, opts?: { token?: string }): VirtualCluster;
+  /** `crdGated`: serve custom kinds only once their CRDs exist in the cluster (see ClusterStoreOptions). */
+  addCluster(name: string, opts?: { token?: string; crdGated?: boolean }): VirtualCluster;
   removeCluster(name: string): boolean;
   getCluster(name: string): VirtualCluster | undefined;
   clusters(): VirtualCluster[];
@@ -209,9 +210,9 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
 
   // ── discovery ────────────────────────────────────────────────────────────────────────────────────────────
 
-  function resourceList(group: string, version: string): unknown {
-    const infos = kinds.inGroupVersion(group, version);
-    if (infos === undefined) throw NotFoundError.path();
+  function resourceList(group: string, version: string, served: (info: KindInfo) => boolean): unknown {
+    const infos = kinds.inGroupVersion(group, version)?.filter(served);
+    if (infos === undefined || infos.length === 0) throw NotFoundError.path();
     const resources: unknown[] = [];
     for (const info of infos) {
       const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -233,30 +234,41 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     return { name, versions: list, preferredVersion: list[0] };
   }
 
-  function discovery(path: string[]): unknown {
+  /** Served groups with their served versions (all of the registry, or what a CRD-gated store has installed). */
+  function servedGroups(served: (info: KindInfo) => boolean): { name: string; versions: string[] }[] {
+    return kinds
+      .groups()
+      .map((g) => ({ name: g.name, versions: g.versions.filter((v) => kinds.inGroupVersion(g.name, v)?.some(served)) }))
+      .filter((g) => g.versions.length > 0);
+  }
+
+  function discovery(path: string[], store: ClusterStore): unknown {
     const key = path.join('/');
-    const cached = discoveryCache.get(key);
+    // Discovery is the same for every cluster unless kinds come and go with CRDs.
+    const cacheable = !store.crdGated;
+    const cached = cacheable ? discoveryCache.get(key) : undefined;
     if (cached !== undefined) return JSON.parse(cached);
+    const served = (info: KindInfo) => store.serves(info);
     let body: unknown;
     const [root, group, version] = path;
     if (key === 'api') body = { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: host }] };
-    else if (key === 'api/v1') body = resourceList('', 'v1');
-    else if (key === 'apis') body = { kind: 'APIGroupList', apiVersion: 'v1', groups: kinds.groups().map((g) => groupEntry(g.name, g.versions)) };
+    else if (key === 'api/v1') body = resourceList('', 'v1', served);
+    else if (key === 'apis') body = { kind: 'APIGroupList', apiVersion: 'v1', groups: servedGroups(served).map((g) => groupEntry(g.name, g.versions)) };
     else if (root === 'apis' && path.length === 2) {
-      const g = kinds.groups().find((x) => x.name === group);
+      const g = servedGroups(served).find((x) => x.name === group);
       if (g === undefined) throw NotFoundError.path();
       body = { kind: 'APIGroup', apiVersion: 'v1', ...(groupEntry(g.name, g.versions) as object) };
-    } else if (root === 'apis' && path.length === 3 && group !== undefined && version !== undefined) body = resourceList(group, version);
+    } else if (root === 'apis' && path.length === 3 && group !== undefined && version !== undefined) body = resourceList(group, version, served);
     else if (key === 'version') {
       body = { major: '1', minor: '32', gitVersion: 'v1.32.0-slipway-sim', platform: 'linux/amd64', goVersion: 'n/a', compiler: 'n/a' };
     } else throw NotFoundError.path();
-    discoveryCache.set(key, JSON.stringify(body));
+    if (cacheable) discoveryCache.set(key, JSON.stringify(body));
     return body;
   }
 
   // ── routing ──────────────────────────────────────────────────────────────────────────────────────────────
 
-  function route(path: string[]): Route {
+  function route(path: string[], store: ClusterStore): Route {
     const isDiscovery =
       (path[0] === 'api' && path.length <= 2) ||
       (path[0] === 'apis' && path.length <= 3) ||
@@ -283,7 +295,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     const [plural, name, subresource, ...extra] = rest;
     if (plural === undefined || extra.length > 0) throw NotFoundError.path();
     const info = kinds.forPlural(group, version, plural);
-    if (info === undefined) throw NotFoundError.path();
+    if (info === undefined || !store.serves(info)) throw NotFoundError.path();
     if (namespace !== undefined && !info.namespaced) throw NotFoundError.path();
     if (subresource !== undefined && (subresource !== 'status' || !info.statusSubresource)) throw NotFoundError.path();
     if (info.namespaced && namespace === undefined && name !== undefined) throw NotFoundError.path();
@@ -584,7 +596,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     let kind = 'discovery';
     let verb: Verb = 'discovery';
     try {
-      const r = route(rest);
+      const r = route(rest, c.store);
       verb = verbOf(req.method ?? 'GET', r, query);
       if (r.type === 'resource') kind = r.route.info.kind;
       const req_ = counters.requests;
@@ -611,7 +623,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       }
       if (r.type === 'discovery') {
         if (req.method !== 'GET') throw MethodNotAllowedError.of(req.method ?? '');
-        send(res, 200, discovery(r.path));
+        send(res, 200, discovery(r.path, c.store));
       } else await handleResource(c, verb, r.route, req, res, query);
       bump(counters.requests.byCode, String(res.statusCode));
     } catch (err) {
@@ -650,7 +662,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     addCluster(name, o = {}) {
       if (!CLUSTER_NAME.test(name)) throw new UnknownClusterError(`invalid virtual cluster name "${name}"`);
       if (clusters.has(name)) throw new UnknownClusterError(`virtual cluster "${name}" already exists`);
-      const store = new ClusterStore({ name, kinds });
+      const store = new ClusterStore({ name, kinds, crdGated: o.crdGated ?? false });
       const history: WatchEvent[] = [];
       const unsubscribe = store.subscribe((e) => {
         history.push(e);

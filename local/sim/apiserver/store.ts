@@ -53,6 +53,7 @@ import {
 } from './errors.ts';
 import { type ManagedFieldsEntry, ownershipAfterUpdate, planApply } from './fields.ts';
 import { clone, deepEqual, deepFreeze, isObject, type JsonObject } from './json.ts';
+import { crdName } from './crds.ts';
 import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry, parseApiVersion } from './kinds.ts';
 import { jsonPatch, mergePatch, PatchError } from './patch.ts';
 import {
@@ -129,6 +130,12 @@ export interface ClusterStoreOptions {
   onListenerError?: (err: unknown, event: WatchEvent) => void;
   /** Delay before objects whose owners do not exist are garbage-collected (default 50 ms; real GC is async). */
   orphanGcDelayMs?: number;
+  /**
+   * Serve a custom kind only while its CustomResourceDefinition (`<plural>.<group>`, see crds.ts) exists in this
+   * store, as a real cluster does — a fresh workload cluster knows no CAPI kinds until providers are installed.
+   * Off by default: every registered kind is served.
+   */
+  crdGated?: boolean;
 }
 
 interface Bucket {
@@ -145,6 +152,7 @@ const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const NAMESPACE_FINALIZER = 'kubernetes';
+const CRD_GROUP = 'apiextensions.k8s.io';
 
 /** What identifies an object: an ObjectRef, or the object itself. */
 export type RefLike = ObjectRef | KubeObject;
@@ -217,6 +225,7 @@ export class ClusterStore {
   private revision = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly validators = new Map<string, Validator[]>();
+  readonly crdGated: boolean;
 
   constructor(opts: ClusterStoreOptions = {}) {
     this.name = opts.name ?? 'cluster';
@@ -224,6 +233,7 @@ export class ClusterStore {
     this.now = opts.now ?? (() => new Date());
     this.onListenerError = opts.onListenerError ?? ((err) => console.error(`[sim ${this.name}] listener failed`, err));
     this.orphanGcDelayMs = opts.orphanGcDelayMs ?? 50;
+    this.crdGated = opts.crdGated ?? false;
   }
 
   /** The store's current resourceVersion (that of the last write). */
@@ -239,7 +249,7 @@ export class ClusterStore {
   /** The served kind for an apiVersion + kind; throws NotFoundError (as a real server's 404) when unknown. */
   kindOf(apiVersion: string, kind: string): KindInfo {
     const info = this.kinds.forApiVersionKind(apiVersion, kind);
-    if (info === undefined) {
+    if (info === undefined || !this.serves(info)) {
       const { group, version } = parseApiVersion(apiVersion);
       throw new NotFoundError({
         kind: 'Status',
@@ -252,6 +262,12 @@ export class ClusterStore {
       });
     }
     return info;
+  }
+
+  /** Whether this store serves a kind now (always, unless CRD-gated and its CRD is absent). */
+  serves(info: KindInfo): boolean {
+    if (!this.crdGated || !info.custom) return true;
+    return this.buckets.get(`${CRD_GROUP}/CustomResourceDefinition`)?.byNamespace.get('')?.has(crdName(info)) === true;
   }
 
   // ── reading ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -333,6 +349,7 @@ export class ClusterStore {
       obj.spec = { ...(isObject(obj.spec) ? obj.spec : {}), finalizers: [NAMESPACE_FINALIZER] };
       obj.status = { phase: 'Active' };
     }
+    if (info.group === CRD_GROUP && info.kind === 'CustomResourceDefinition') obj.status = crdStatus(obj, now);
     const manager = opts.fieldManager ?? DEFAULT_MANAGER;
     meta.managedFields =
       applied === undefined
@@ -421,6 +438,7 @@ export class ClusterStore {
       throw ConflictError.staleResourceVersion(resourceId(info), obj.metadata.name);
     }
     if (info.group === '' && info.kind === 'Namespace') return this.deleteNamespace(info, obj);
+    if (info.group === CRD_GROUP && info.kind === 'CustomResourceDefinition') this.deleteInstances(obj);
     if ((obj.metadata.finalizers?.length ?? 0) > 0) {
       if (obj.metadata.deletionTimestamp !== undefined) return { object: obj, deleted: false };
       const next = clone(obj);
@@ -805,6 +823,17 @@ export class ClusterStore {
     this.timers.add(timer);
   }
 
+  /** Deleting a CRD deletes every instance of its kind (the apiextensions cleanup finalizer's job). */
+  private deleteInstances(crd: KubeObject): void {
+    const spec = isObject(crd.spec) ? crd.spec : {};
+    const names = isObject(spec.names) ? spec.names : {};
+    const info = this.kinds.kinds.find((k) => k.group === spec.group && k.kind === names.kind);
+    if (info === undefined) return;
+    for (const map of [...this.bucket(info).byNamespace.values()]) {
+      for (const obj of [...map.values()]) if (this.byUid.has(obj.metadata.uid ?? '')) this.delete(obj);
+    }
+  }
+
   private deleteNamespace(info: KindInfo, ns: KubeObject): DeleteResult {
     let current = ns;
     if (ns.metadata.deletionTimestamp === undefined) {
@@ -877,6 +906,22 @@ export class ClusterStore {
       this.dispatching = false;
     }
   }
+}
+
+/** What the apiextensions controller reports once a CRD's names are accepted. */
+function crdStatus(crd: KubeObject, now: string): Record<string, unknown> {
+  const spec = isObject(crd.spec) ? crd.spec : {};
+  const versions = Array.isArray(spec.versions) ? spec.versions : [];
+  const stored = versions.filter((v) => isObject(v) && v.storage === true).map((v) => (v as { name?: string }).name ?? '');
+  const condition = (type: string, reason: string, message: string) => ({ type, status: 'True', lastTransitionTime: now, reason, message });
+  return {
+    acceptedNames: isObject(spec.names) ? spec.names : {},
+    conditions: [
+      condition('NamesAccepted', 'NoConflicts', 'no conflicts found'),
+      condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),
+    ],
+    storedVersions: stored,
+  };
 }
 
 /** An ownerReference pointing at `owner`. */

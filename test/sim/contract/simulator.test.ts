@@ -5,6 +5,7 @@
  */
 import { ApiException, CoreV1Api, KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crdsFor } from '../../../local/sim/apiserver/crds.ts';
 import { KINDS } from '../../../local/sim/apiserver/kinds.ts';
 import { kubeconfigText } from '../../../local/sim/apiserver/kubeconfig.ts';
 import { createApiServer } from '../../../local/sim/apiserver/server.ts';
@@ -286,6 +287,56 @@ describe.runIf(!realCluster)('simulator-only contract', () => {
       sim.server.setFaults(sim.cluster.name, undefined);
       // Assess
       expect(elapsed).toBeGreaterThanOrEqual(110);
+    });
+  });
+
+  describe('CRD-gated clusters (kinds appear when their CRDs are installed)', () => {
+    it('serves a CAPI kind only once its CRD exists, and deleting the CRD deletes its instances', async () => {
+      // Prepare
+      const gated = sim.server.addCluster(unique('fresh'), { crdGated: true });
+      const kc = new KubeConfig();
+      kc.loadFromString(kubeconfigText({ name: gated.name, server: gated.url, token: gated.token }));
+      const api = KubernetesObjectApi.makeApiClient(kc);
+      const m = { apiVersion: CAPI, kind: 'Machine', metadata: { name: 'm1', namespace: 'default' } };
+      const crds = crdsFor(['cluster-api']);
+      const machineCrd = crds.find((c) => c.metadata.name === 'machines.cluster.x-k8s.io');
+      try {
+        // Act
+        const before = await api.create(m).then(
+          () => 'created',
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        );
+        for (const crd of crds) await api.create(crd as KubernetesObject);
+        const created: KubernetesObject = await api.create(m);
+        const crd = (await api.read({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'machines.cluster.x-k8s.io' } })) as KubernetesObject & {
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        await api.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'machines.cluster.x-k8s.io' } });
+        const afterDelete = await fetch(`${gated.url}/apis/cluster.x-k8s.io/v1beta2/namespaces/default/machines/m1`, { headers: { Authorization: `Bearer ${gated.token}` } });
+        await api.create(machineCrd as KubernetesObject);
+        const reinstalled = await KubernetesObjectApi.makeApiClient(kc).list(CAPI, 'Machine', 'default');
+        // Assess
+        expect(before).not.toBe('created');
+        expect(machineCrd).toBeDefined();
+        expect(created.metadata?.uid).toBeTruthy();
+        expect(crd.status?.conditions?.find((c) => c.type === 'Established')?.status).toBe('True');
+        expect(afterDelete.status).toBe(404);
+        expect(reinstalled.items).toEqual([]);
+      } finally {
+        sim.server.removeCluster(gated.name);
+      }
+    });
+
+    it('labels CRDs as clusterctl does, so move-style discovery by label finds the movable types', async () => {
+      // Prepare
+      const crds = crdsFor();
+      // Act
+      const movable = crds.filter((c) => c.metadata.labels?.['clusterctl.cluster.x-k8s.io'] === '' && c.metadata.labels['clusterctl.cluster.x-k8s.io/core'] !== 'inventory');
+      // Assess
+      expect(movable.map((c) => c.metadata.name)).toContain('clusters.cluster.x-k8s.io');
+      expect(movable.map((c) => c.metadata.name)).toContain('simmachines.infrastructure.cluster.x-k8s.io');
+      expect(movable.map((c) => c.metadata.name)).not.toContain('providers.clusterctl.cluster.x-k8s.io');
+      expect(crds.find((c) => c.metadata.name === 'machines.cluster.x-k8s.io')?.metadata.labels?.['cluster.x-k8s.io/provider']).toBe('cluster-api');
     });
   });
 
