@@ -1,0 +1,92 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Built, renderValue, synthTemplate } from './helpers.ts';
+
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: unknown;
+  Resource?: unknown;
+}
+
+/** Every policy statement anywhere in the template: identity policies, roles, resource policies. */
+function allStatements(node: unknown, out: { path: string; statement: Statement }[] = [], path = ''): { path: string; statement: Statement }[] {
+  if (Array.isArray(node)) node.forEach((n, i) => allStatements(n, out, `${path}[${i}]`));
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'Statement' && Array.isArray(v)) for (const s of v) out.push({ path, statement: s as Statement });
+      else allStatements(v, out, `${path}/${k}`);
+    }
+  }
+  return out;
+}
+
+const XRAY = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'];
+const LOG_DELIVERY = [
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+];
+
+/** The only wildcard resources the stack may grant, each with the only actions allowed on it (infra/wildcards.ts). */
+const EXPECTED_WILDCARDS: { name: string; resource: RegExp; actions: string[] }[] = [
+  { name: 'X-Ray / Step Functions log delivery (no resource-level permissions)', resource: /^\*$/, actions: [...XRAY, ...LOG_DELIVERY] },
+  {
+    name: 'executions of one named state machine',
+    resource: /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:Slipway-[a-z-]+:\*$/,
+    actions: ['states:DescribeExecution'],
+  },
+  { name: 'the cloud-access role in vended accounts', resource: /^arn:<AWS::Partition>:iam::\*:role\/SlipwayProvisioner$/, actions: ['sts:AssumeRole'] },
+];
+
+describe('IAM: least privilege', () => {
+  let built: Built;
+  let statements: { path: string; statement: Statement }[];
+  beforeAll(() => {
+    built = synthTemplate();
+    statements = allStatements(built.template.toJSON().Resources);
+  });
+
+  it('has policy statements to check', () => {
+    expect(statements.length).toBeGreaterThan(20);
+  });
+
+  it('allows no wildcard action and never uses NotAction', () => {
+    for (const { path, statement } of statements) {
+      expect(statement.NotAction, path).toBeUndefined();
+      // A Deny may be broad (enforce-SSL on the queue denies sqs:*): it can only take rights away.
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of [statement.Action ?? []].flat()) expect(action, path).not.toContain('*');
+    }
+  });
+
+  it('grants wildcard resources only where expected, each with only its expected actions', () => {
+    const seen = new Set<string>();
+    for (const { path, statement } of statements) {
+      if (statement.Effect !== 'Allow') continue;
+      for (const resource of [statement.Resource ?? []].flat().map(renderValue)) {
+        if (!resource.includes('*')) continue;
+        const expected = EXPECTED_WILDCARDS.find((w) => w.resource.test(resource));
+        expect(expected, `${path}: unexpected wildcard resource ${resource}`).toBeDefined();
+        for (const action of [statement.Action ?? []].flat()) expect(expected?.actions, `${path}: ${action} on ${resource}`).toContain(action);
+        seen.add(expected?.name ?? '');
+      }
+    }
+    // The fixture deploys an onboarding workflow and the vending handler, so every kind shows up.
+    expect([...seen].sort()).toEqual(EXPECTED_WILDCARDS.map((w) => w.name).sort());
+  });
+
+  it('writes logs only to each function own log group (no AWSLambdaBasicExecutionRole)', () => {
+    const roles = Object.values(built.template.findResources('AWS::IAM::Role'));
+    for (const role of roles) expect(JSON.stringify(role.Properties?.ManagedPolicyArns ?? [])).not.toContain('AWSLambdaBasicExecutionRole');
+    for (const { statement } of statements) {
+      const actions = [statement.Action ?? []].flat();
+      if (!actions.includes('logs:PutLogEvents') || statement.Effect !== 'Allow') continue;
+      for (const r of [statement.Resource ?? []].flat()) expect(renderValue(r)).not.toBe('*');
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
+import { addNagChecks } from '../../infra/nag.ts';
+import { DEFAULT_PATHS } from '../../infra/stack.ts';
+import { buildStack } from './helpers.ts';
+
+const outdir = () => mkdtempSync(join(tmpdir(), 'slipway-nag-'));
+
+describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing unacknowledged in the stack (fixture workflows, onboarding and vending included)', () => {
+    const { app } = buildStack({ outdir: outdir() });
+    addNagChecks(app);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('finds nothing unacknowledged in the stack as the repository stands', () => {
+    const { app } = buildStack({ outdir: outdir(), paths: DEFAULT_PATHS });
+    addNagChecks(app);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('does fail a synth on an unacknowledged finding (the check is live)', () => {
+    const app = new App({ outdir: outdir() });
+    new sns.Topic(new Stack(app, 'Bad'), 'Plain');
+    addNagChecks(app);
+    expect(() => app.synth()).toThrow();
+  });
+});
