@@ -152,6 +152,7 @@ describe('anything-but', () => {
     ['a wildcard', { detail: { path: [{ 'anything-but': { wildcard: '*/lib/*' } }] } }, withDetail({ path: '/usr/lib/x' }), false],
     ['outside the wildcard', { detail: { path: [{ 'anything-but': { wildcard: '*/lib/*' } }] } }, withDetail({ path: '/usr/bin/x' }), true],
     ['a missing field does not match', { detail: { zone: [{ 'anything-but': 'a' }] } }, ec2, false],
+    ['null is a value other than the excluded ones', { detail: { foo: [{ 'anything-but': ['baz'] }] } }, withDetail({ foo: null }), true],
     ['an array matches when some element is not excluded', { resources: [{ 'anything-but': 'x' }] }, ec2, true],
   ]);
 });
