@@ -22,12 +22,13 @@ import {
   isPaused,
   isTrue,
   L_CLUSTER_NAME,
+  mirror,
   removeFinalizer,
   writeStatus,
 } from './util.ts';
 
 /** Reasons of TopologyReconciled that mean "in progress", not "broken": they do not make the Cluster unavailable. */
-const TOPOLOGY_INFO_REASONS = new Set(['ControlPlaneUpgradePending', 'MachineDeploymentsUpgradePending', 'ReconcileSucceeded', 'NoTopology']);
+const TOPOLOGY_INFO_REASONS = new Set(['ClusterUpgrading', 'MachineDeploymentsUpgradeDeferred', 'ReconcileSucceeded', 'NoTopology']);
 
 export function clusterReconciler(sim: SimContext): Reconciler {
   return {
@@ -41,9 +42,12 @@ export function clusterReconciler(sim: SimContext): Reconciler {
       if (cluster === undefined) return undefined;
       const ns = key.namespace;
       if (isPaused(cluster, cluster)) {
+        const why = cluster.spec?.paused === true ? 'Cluster spec.paused is set to true' : 'Cluster has the cluster.x-k8s.io/paused annotation';
+        const items = [cond('Paused', true, 'Paused', why)];
+        if (cluster.spec?.topology !== undefined) items.push(cond('TopologyReconciled', false, 'ReconcilePaused', why));
         await writeStatus(client, cluster, {
           ...(cluster.status ?? {}),
-          conditions: conditionsFrom(cluster.status?.conditions, [cond('Paused', true, 'Paused')], cluster.metadata.generation),
+          conditions: conditionsFrom(cluster.status?.conditions, items, cluster.metadata.generation),
         });
         return undefined;
       }
@@ -80,19 +84,28 @@ export function clusterReconciler(sim: SimContext): Reconciler {
       const reachable = cpInitialized && sim.workloadCluster(vcName) !== undefined;
 
       const kcpConds = kcp?.status?.conditions;
-      const cpAvailable = isTrue(kcpConds, 'Available');
       const mdAvailable = mds.every((md) => isTrue(md.status?.conditions, 'Available'));
       const rollingOut = isTrue(kcpConds, 'RollingOut') || mds.some((md) => isTrue(md.status?.conditions, 'RollingOut'));
       const scalingUp = isTrue(kcpConds, 'ScalingUp') || mds.some((md) => isTrue(md.status?.conditions, 'ScalingUp'));
       const scalingDown = isTrue(kcpConds, 'ScalingDown') || mds.some((md) => isTrue(md.status?.conditions, 'ScalingDown'));
       const topologyOk = topologyCondition === undefined || topologyCondition.status === 'True' || TOPOLOGY_INFO_REASONS.has(topologyCondition.reason);
 
+      const infraKind = infraRef?.kind ?? 'InfraCluster';
+      const infraCondition =
+        infra === undefined
+          ? cond('InfrastructureReady', false, 'DoesNotExist', infraRef === undefined && cluster.spec?.topology !== undefined ? 'Waiting for cluster topology to be reconciled' : `${infraKind} does not exist`)
+          : (mirror(getCondition(infra.status?.conditions, 'Ready'), 'InfrastructureReady') ??
+            (infraProvisioned ? cond('InfrastructureReady', true, 'Ready', `${infraKind} is ready (fallback)`) : cond('InfrastructureReady', false, 'NotReady', `Waiting for ${infraKind} to report ready (fallback)`)));
+      const cpKind = cpRef?.kind ?? 'ControlPlane';
+      const cpCondition =
+        kcp === undefined
+          ? cond('ControlPlaneAvailable', false, 'DoesNotExist', cpRef === undefined && cluster.spec?.topology !== undefined ? 'Waiting for cluster topology to be reconciled' : `${cpKind} does not exist`)
+          : (mirror(getCondition(kcpConds, 'Available'), 'ControlPlaneAvailable') ??
+            (cpInitialized ? cond('ControlPlaneAvailable', true, 'Available', `${cpKind} is available (fallback)`) : cond('ControlPlaneAvailable', false, 'NotAvailable', `Waiting for ${cpKind} to report available (fallback)`)));
       const items: Omit<Condition, 'lastTransitionTime'>[] = [
-        cond('InfrastructureReady', infraProvisioned, infraProvisioned ? 'Ready' : 'NotReady', infraProvisioned ? undefined : `${infraRef?.kind ?? 'InfraCluster'} is not provisioned yet`),
+        infraCondition,
         cond('ControlPlaneInitialized', cpInitialized, cpInitialized ? 'Initialized' : 'NotInitialized', cpInitialized ? undefined : 'Control plane not yet initialized'),
-        cpAvailable
-          ? cond('ControlPlaneAvailable', true, 'Available')
-          : cond('ControlPlaneAvailable', false, 'NotAvailable', getCondition(kcpConds, 'Available')?.message ?? 'Control plane not yet available'),
+        cpCondition,
         mdAvailable ? cond('WorkersAvailable', true, mds.length === 0 ? 'NoWorkers' : 'Available') : cond('WorkersAvailable', false, 'NotAvailable', mds.filter((md) => !isTrue(md.status?.conditions, 'Available')).map((md) => `* MachineDeployment ${md.metadata.name}: not available`).join('\n')),
         reachable ? cond('RemoteConnectionProbe', true, 'ProbeSucceeded') : cond('RemoteConnectionProbe', false, cpInitialized ? 'ProbeFailed' : 'ProbeNotStarted', cpInitialized ? 'Remote connection probe failed' : 'Control plane not yet initialized'),
         cond('RollingOut', rollingOut, rollingOut ? 'RollingOut' : 'NotRollingOut'),
@@ -102,7 +115,7 @@ export function clusterReconciler(sim: SimContext): Reconciler {
         cond('Deleting', false, 'NotDeleting'),
       ];
       if (topologyCondition !== undefined) items.push(topologyCondition);
-      const available = infraProvisioned && cpAvailable && mdAvailable && reachable && topologyOk;
+      const available = infraCondition.status === 'True' && cpCondition.status === 'True' && mdAvailable && reachable && topologyOk;
       const notAvailable = items
         .filter((c) => ['InfrastructureReady', 'ControlPlaneAvailable', 'WorkersAvailable', 'RemoteConnectionProbe'].includes(c.type) && c.status !== 'True')
         .map((c) => `* ${c.type}: ${c.message ?? c.reason}`);

@@ -127,7 +127,10 @@ export function controlPlaneReconciler(sim: SimContext): Reconciler {
       const lowest = versions.sort(compareVersions)[0];
       conditions.push(
         cond('Initialized', initialized, initialized ? 'Initialized' : 'NotInitialized', initialized ? undefined : 'Control plane not yet initialized'),
-        available ? cond('Available', true, 'Available') : cond('Available', false, 'NotAvailable', initialized ? `${withNode.length} of ${live.length} control plane machines are healthy, etcd quorum needs ${quorum}` : 'Control plane not yet initialized'),
+        available
+          ? cond('Available', true, 'Available')
+          : cond('Available', false, 'NotAvailable', initialized ? `* ${withNode.length} of ${live.length} etcd members are healthy, at least ${quorum} healthy member required for etcd quorum` : 'Control plane not yet initialized'),
+        cond('CertificatesAvailable', infraReady, infraReady ? 'Available' : 'NotAvailable', infraReady ? undefined : 'Waiting for the Cluster infrastructure to be provisioned'),
         cond('RollingOut', rollingOut, rollingOut ? 'RollingOut' : 'NotRollingOut', rollingOut ? `Rolling out ${outdated.length} not up-to-date replicas (version ${version})` : undefined),
         cond('ScalingUp', scalingUp, scalingUp ? 'ScalingUp' : 'NotScalingUp', scalingUp ? `Scaling up from ${live.length} to ${desired} replicas${message !== undefined ? ` is blocked because:\n* ${message}` : ''}` : undefined),
         cond('ScalingDown', scalingDown, scalingDown ? 'ScalingDown' : 'NotScalingDown'),

@@ -17,9 +17,11 @@ import {
   conditionsFrom,
   ensureFinalizer,
   FIN_MACHINE,
+  getCondition,
   hasAnnotation,
   isDeleting,
   isPaused,
+  mirror,
   removeFinalizer,
   writeStatus,
 } from './util.ts';
@@ -99,10 +101,11 @@ export function machineReconciler(sim: SimContext): Reconciler {
       const conditions: Omit<Condition, 'lastTransitionTime'>[] = [
         bootstrapReady ? cond('BootstrapConfigReady', true, 'Ready') : cond('BootstrapConfigReady', false, 'NotReady', `${bootstrapRef?.kind ?? 'Bootstrap config'} status.initialization.dataSecretCreated is false`),
         failureReason !== undefined
-          ? cond('InfrastructureReady', false, 'NotReady', `${infraRef?.kind ?? 'Infrastructure machine'} failed: ${failureMessage ?? failureReason}`)
-          : infraProvisioned
-            ? cond('InfrastructureReady', true, 'Ready')
-            : cond('InfrastructureReady', false, infra === undefined ? 'DoesNotExist' : 'NotReady', infra === undefined ? `${infraRef?.kind ?? 'Infrastructure machine'} does not exist` : `${infraRef?.kind} status.initialization.provisioned is false`),
+          ? cond('InfrastructureReady', false, getCondition(infra?.status?.conditions, 'Ready')?.reason ?? 'NotReady', `${infraRef?.kind ?? 'Infrastructure machine'} failed: ${failureMessage ?? failureReason}`)
+          : infra === undefined
+            ? cond('InfrastructureReady', false, 'DoesNotExist', `${infraRef?.kind ?? 'Infrastructure machine'} does not exist`)
+            : (mirror(getCondition(infra.status?.conditions, 'Ready'), 'InfrastructureReady') ??
+              (infraProvisioned ? cond('InfrastructureReady', true, 'Ready') : cond('InfrastructureReady', false, 'NotReady', `${infraRef?.kind} status.initialization.provisioned is false`))),
         node === undefined
           ? cond('NodeReady', false, 'NodeDoesNotExist', 'Waiting for a Node with spec.providerID to exist')
           : nodeReady

@@ -128,14 +128,20 @@ export async function reconcileTopology(sim: SimContext, client: Client, cluster
   const className = t.classRef?.name ?? '';
   const clusterClass = await client.get<ClusterClass>(API_CORE, 'ClusterClass', className, classNs);
   if (clusterClass === undefined) {
-    return { condition: cond('TopologyReconciled', false, 'ClusterClassNotReconciled', `ClusterClass ${classNs}/${className} not found`) };
+    return { condition: cond('TopologyReconciled', false, 'ReconcileFailed', `failed to get ClusterClass ${classNs}/${className}: ClusterClass.cluster.x-k8s.io "${className}" not found`) };
+  }
+  const ccStatus = clusterClass.status as { observedGeneration?: number } | undefined;
+  if (ccStatus?.observedGeneration !== clusterClass.metadata.generation) {
+    return {
+      condition: cond('TopologyReconciled', false, 'ClusterClassNotReconciled', `ClusterClass not reconciled. If this condition persists please check ClusterClass status. A ClusterClass is reconciled if .status.observedGeneration == .metadata.generation is true.`),
+    };
   }
   const cpRef = cluster.spec?.controlPlaneRef;
   const kcp = cpRef === undefined ? undefined : await client.get<KubeadmControlPlane>(API_CP, 'KubeadmControlPlane', cpRef.name, ns);
   try {
     validateTopology(cluster, kcp?.spec?.version);
   } catch (err) {
-    if (err instanceof TopologyValidationError) return { condition: cond('TopologyReconciled', false, 'TopologyReconcileFailed', err.message) };
+    if (err instanceof TopologyValidationError) return { condition: cond('TopologyReconciled', false, 'ReconcileFailed', err.message) };
     throw err;
   }
   const version = t.version ?? '';
@@ -149,7 +155,7 @@ export async function reconcileTopology(sim: SimContext, client: Client, cluster
       cpMachine: await getTemplate(client, clusterClass.spec?.controlPlane?.machineInfrastructure?.templateRef, classNs, 'control plane machine infrastructure'),
     };
   } catch (err) {
-    if (err instanceof TopologyValidationError) return { condition: cond('TopologyReconciled', false, 'ClusterClassNotReconciled', err.message) };
+    if (err instanceof TopologyValidationError) return { condition: cond('TopologyReconciled', false, 'ReconcileFailed', err.message) };
     throw err;
   }
   const topologyLabels = { [L_CLUSTER_NAME]: name, [L_TOPOLOGY_OWNED]: '' };
@@ -211,11 +217,12 @@ export async function reconcileTopology(sim: SimContext, client: Client, cluster
   const cpStable = kcp !== undefined && kcp.spec?.version === version && !isControlPlaneRollingOut(kcp) && kcp.status?.version === version;
   const existingMds = await client.list<MachineDeployment>(API_CORE, 'MachineDeployment', { namespace: ns, labels: { [L_CLUSTER_NAME]: name } });
   const wanted = t.workers?.machineDeployments ?? [];
-  let workersPending = false;
+  const mdsPending: string[] = [];
+  const mdsUpgrading: string[] = [];
   for (const mdTopology of wanted) {
     const classDef = clusterClass.spec?.workers?.machineDeployments?.find((c) => c.class === mdTopology.class);
     if (classDef === undefined) {
-      return { condition: cond('TopologyReconciled', false, 'ClusterClassNotReconciled', `MachineDeployment class "${mdTopology.class}" not found in ClusterClass ${className}`), specPatch };
+      return { condition: cond('TopologyReconciled', false, 'ReconcileFailed', `MachineDeployment class "${mdTopology.class}" not found in ClusterClass ${className}`), specPatch };
     }
     const bootstrapSource = await getTemplate(client, classDef.bootstrap?.templateRef, classNs, `${mdTopology.class} bootstrap`);
     const infraSource = await getTemplate(client, classDef.infrastructure?.templateRef, classNs, `${mdTopology.class} infrastructure`);
@@ -229,7 +236,9 @@ export async function reconcileTopology(sim: SimContext, client: Client, cluster
     let mdVersion = version;
     if (!cpStable) {
       mdVersion = currentMdVersion ?? kcp?.status?.version ?? kcp?.spec?.version ?? version;
-      if (mdVersion !== version) workersPending = true;
+      if (mdVersion !== version) mdsPending.push(existing?.metadata.name ?? mdTopology.name);
+    } else if (existing !== undefined && currentMdVersion === version && (existing.status?.upToDateReplicas ?? 0) < (existing.spec?.replicas ?? 0)) {
+      mdsUpgrading.push(existing.metadata.name);
     }
     const mdName = existing?.metadata.name ?? generateName(sim.rng, `${name}-${mdTopology.name}-`);
     await client.apply(
@@ -263,12 +272,16 @@ export async function reconcileTopology(sim: SimContext, client: Client, cluster
   }
   for (const old of rotated) await client.delete(old.apiVersion, old.kind, old.name, ns);
 
-  if (kcp !== undefined && cpVersion !== version) {
-    return { condition: cond('TopologyReconciled', false, 'ControlPlaneUpgradePending', `Control plane upgrade to version ${version} on hold: a control plane rollout is in progress`), specPatch };
-  }
-  if (workersPending) {
-    return { condition: cond('TopologyReconciled', false, 'MachineDeploymentsUpgradePending', `MachineDeployments upgrade to version ${version} on hold: the control plane is upgrading`), specPatch };
-  }
+  // CAPI reports an upgrade as TopologyReconciled False / ClusterUpgrading, listing what is pending or upgrading.
+  const upgrading = (detail: string) => ({
+    condition: cond('TopologyReconciled', false, 'ClusterUpgrading', `Cluster is upgrading to ${version}\n  * ${detail}`),
+    specPatch,
+  });
+  if (kcp !== undefined && cpVersion !== version) return upgrading(`KubeadmControlPlane ${kcpName} pending upgrade to version ${version}`);
+  if (kcp !== undefined && kcp.spec?.version !== version) return upgrading(`KubeadmControlPlane ${kcpName} upgrading to version ${version}`);
+  if (kcp !== undefined && (kcp.status?.version ?? version) !== version) return upgrading(`KubeadmControlPlane ${kcpName} upgrading to version ${version}`);
+  if (mdsPending.length > 0) return upgrading(`MachineDeployments ${mdsPending.join(', ')} pending upgrade to version ${version}`);
+  if (mdsUpgrading.length > 0) return upgrading(`MachineDeployments ${mdsUpgrading.join(', ')} upgrading to version ${version}`);
   return { condition: cond('TopologyReconciled', true, 'ReconcileSucceeded'), specPatch };
 }
 

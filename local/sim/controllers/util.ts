@@ -67,6 +67,12 @@ export function cond(type: string, ok: boolean, reason: string, message?: string
   return { type, status: ok ? 'True' : 'False', reason, ...(message !== undefined ? { message } : {}) };
 }
 
+/** CAPI's mirror of a child's condition under another type (status, reason and message kept). */
+export function mirror(source: Condition | undefined, type: string): Omit<Condition, 'lastTransitionTime'> | undefined {
+  if (source === undefined) return undefined;
+  return { type, status: source.status, reason: source.reason, ...(source.message !== undefined ? { message: source.message } : {}) };
+}
+
 export function ownerRef(owner: KObject, controller: boolean): OwnerReference {
   if (owner.metadata.uid === undefined) throw new TypeError(`owner ${owner.kind}/${owner.metadata.name} has no uid`);
   return {

@@ -89,8 +89,8 @@ describe('providers in a workload cluster', () => {
     // Assess: the class does not exist in this cluster, which topology now reports
     const topo = await waitFor('topology reconciled with the gate on', async () => {
       const c = await getCluster(workload, 'inner', 'nested');
-      return conditionOf(c, 'TopologyReconciled')?.reason === 'ClusterClassNotReconciled' ? c : undefined;
+      return conditionOf(c, 'TopologyReconciled')?.reason === 'ReconcileFailed' ? c : undefined;
     });
-    expect(conditionOf(topo, 'TopologyReconciled')?.message).toContain('sim-ferrol-1-31-v1 not found');
+    expect(conditionOf(topo, 'TopologyReconciled')?.message).toContain('ClusterClass.cluster.x-k8s.io "sim-ferrol-1-31-v1" not found');
   });
 });
