@@ -54,6 +54,7 @@ import {
 import { type ManagedFieldsEntry, ownershipAfterUpdate, planApply } from './fields.ts';
 import { clone, deepEqual, deepFreeze, isObject, type JsonObject } from './json.ts';
 import { crdName } from './crds.ts';
+import { applyDefaults } from './defaults.ts';
 import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry, parseApiVersion } from './kinds.ts';
 import { jsonPatch, mergePatch, PatchError } from './patch.ts';
 import {
@@ -183,13 +184,14 @@ function randomSuffix(): string {
 }
 
 /** Everything but metadata and status: a change here is a change of "spec" and bumps metadata.generation. */
-function specEqual(a: KubeObject, b: KubeObject): boolean {
+function specEqual(a: KubeObject, b: KubeObject, withStatus = false): boolean {
+  const skip = (key: string) => key === 'metadata' || key === 'apiVersion' || key === 'kind' || (key === 'status' && !withStatus);
   for (const key in a) {
-    if (key === 'metadata' || key === 'status' || key === 'apiVersion' || key === 'kind') continue;
+    if (skip(key)) continue;
     if (!deepEqual(a[key], b[key])) return false;
   }
   for (const key in b) {
-    if (key === 'metadata' || key === 'status' || key === 'apiVersion' || key === 'kind') continue;
+    if (skip(key)) continue;
     if (!(key in a) && b[key] !== undefined) return false;
   }
   return true;
@@ -338,6 +340,7 @@ export class ClusterStore {
     const bucket = this.bucket(info);
     if (bucket.byNamespace.get(meta.namespace ?? '')?.has(meta.name)) throw AlreadyExistsError.of(resourceId(info), meta.name);
     if (info.statusSubresource && !opts.withStatus) delete obj.status;
+    applyDefaults(info, obj);
     const now = rfc3339(this.now());
     meta.uid = randomUUID();
     meta.creationTimestamp = now;
@@ -568,6 +571,13 @@ export class ClusterStore {
         }
       }
     }
+    if (old?.immutable === true && info.group === '' && (info.kind === 'Secret' || info.kind === 'ConfigMap')) {
+      for (const field of ['data', 'binaryData', 'immutable'] as const) {
+        if (!deepEqual(old[field], obj[field])) {
+          errors.push({ field, type: 'FieldValueForbidden', detail: 'field is immutable when `immutable` is set' });
+        }
+      }
+    }
     if (old?.metadata.deletionTimestamp !== undefined) {
       const before = new Set(old.metadata.finalizers ?? []);
       if ((meta.finalizers ?? []).some((f) => !before.has(f))) {
@@ -670,6 +680,7 @@ export class ClusterStore {
         else target.status = current.status;
       }
       if (info.group === '' && info.kind === 'Namespace') target.spec = current.spec;
+      applyDefaults(info, target);
     }
     // Like webhooks, admission checks apply to the main resource, not to status writes.
     this.validate(info, target, current, subresource === 'main');
@@ -688,7 +699,9 @@ export class ClusterStore {
       if (managed.length > 0) target.metadata.managedFields = managed;
       else delete target.metadata.managedFields;
     }
-    if (!specEqual(current, target) && current.metadata.generation !== undefined) {
+    // Without a status subresource a custom resource's status is just another field: it bumps generation too.
+    const statusCounts = info.custom && !info.statusSubresource;
+    if (!specEqual(current, target, statusCounts) && current.metadata.generation !== undefined) {
       target.metadata.generation = current.metadata.generation + 1;
     }
     return this.commitChange(info, current, target);

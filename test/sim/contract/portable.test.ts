@@ -339,6 +339,35 @@ describe('metadata semantics', () => {
   });
 });
 
+describe('defaulting and immutability', () => {
+  it('defaults Deployment and Secret fields as the API server does', async () => {
+    // Prepare
+    const name = unique('defaults');
+    const dep = deployment(name);
+    delete dep.spec?.replicas;
+    // Act
+    const created = await t.apps.createNamespacedDeployment({ namespace: t.namespace, body: dep });
+    const secret = await t.core.createNamespacedSecret({ namespace: t.namespace, body: { metadata: { name }, data: {} } });
+    // Assess
+    expect(created.spec?.replicas).toBe(1);
+    expect(created.spec?.revisionHistoryLimit).toBe(10);
+    expect(created.spec?.strategy?.type).toBe('RollingUpdate');
+    expect(secret.type).toBe('Opaque');
+  });
+
+  it('refuses to change the data of an immutable ConfigMap (422)', async () => {
+    // Prepare
+    const name = unique('immutable');
+    const created = await t.objects.create(configMap(name, { data: { a: '1' }, immutable: true }));
+    // Act
+    const { code, status } = await failure(t.objects.replace({ ...created, data: { a: '2' } }));
+    // Assess
+    expect(code).toBe(422);
+    expect(status.reason).toBe('Invalid');
+    expect(status.message).toContain('field is immutable when `immutable` is set');
+  });
+});
+
 describe('namespaces', () => {
   it('refuses a namespaced object in a namespace that does not exist (404)', async () => {
     // Prepare
