@@ -564,7 +564,7 @@ function bindTasks(states: readonly FoundState[], options: LocalStateMachineOpti
     }
     bindings.set(name, binding);
   }
-  if (unbound.length > 0) throw new UnboundTaskError(`${machine}: no local handler for Task state(s) ${unbound.join(', ')}`);
+  if (unbound.length > 0) throw new UnboundTaskError(`${machine}: no local handler for ${unbound.length} Task state(s): ${unbound.join(', ')}`);
   return bindings;
 }
 

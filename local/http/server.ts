@@ -26,6 +26,8 @@ export interface AccessLogEntry {
   routeKey: string | null;
   status: number;
   ms: number;
+  /** 'gateway': answered before any handler ran (404, 405, 401, 413…); 'handler': the handler's answer. */
+  answeredBy: 'gateway' | 'handler';
 }
 
 export interface LocalApiServerOptions {
@@ -133,8 +135,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: readonl
   const encodedPath = q === -1 ? target : target.slice(0, q);
   const rawQueryString = q === -1 ? '' : target.slice(q + 1);
   let matchedKey: string | null = null;
+  let answeredBy: AccessLogEntry['answeredBy'] = 'gateway';
   const log = (status: number) =>
-    options.onRequest?.({ requestId, method, path: encodedPath, routeKey: matchedKey, status, ms: Date.now() - started });
+    options.onRequest?.({ requestId, method, path: encodedPath, routeKey: matchedKey, status, ms: Date.now() - started, answeredBy });
 
   // API Gateway hands the path to the integration URL-decoded (rawPath too); routing uses the encoded
   // segments so that an encoded `/` stays inside its path parameter.
@@ -211,6 +214,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: readonl
     sendProblem(res, 500, 'internal-error', 'Internal Server Error', 'the handler failed', requestId);
     return log(500);
   }
+  answeredBy = 'handler';
   const status = writeResult(res, result, requestId);
   return log(status);
 }
