@@ -112,7 +112,7 @@ export class Manager implements SimContext {
     rt.setExtraReconcileDelay(this.#perClusterDelay.get(vc.name) ?? this.#extraReconcileDelayMs);
     this.#runtimes.set(vc.name, rt);
     this.#unsubscribe.set(vc.name, vc.store.subscribe((event) => rt.onEvent(event as unknown as WatchEventLike)));
-    void rt.resync((r) => r.gate === 'kubelet');
+    rt.spawn('resync', rt.resync((r) => r.gate === 'kubelet'));
     rt.enqueue('providers', { namespace: '', name: 'gate' });
     // Instances that booted before this API server existed register their Nodes now.
     for (const instance of this.cloud.list({ workloadCluster: vc.name, state: 'running' })) {

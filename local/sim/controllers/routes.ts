@@ -91,12 +91,12 @@ export function standardRouters(manager: Manager): EventRouter[] {
         if (signatures.get(id) !== sig) {
           if (event.type === 'DELETED') signatures.delete(id);
           else signatures.set(id, sig);
-          void fanOut(rt, ns, c.metadata.name);
+          rt.spawn('fan-out', fanOut(rt, ns, c.metadata.name));
         }
         break;
       }
       case 'ClusterClass':
-        void enqueueAll(rt, API_CORE, 'Cluster', 'cluster');
+        rt.spawn('enqueue', enqueueAll(rt, API_CORE, 'Cluster', 'cluster'));
         break;
       default:
     }
@@ -104,11 +104,11 @@ export function standardRouters(manager: Manager): EventRouter[] {
 
   const kubelet: EventRouter = (rt, { object }) => {
     if (object.kind === 'Node' && object.apiVersion === 'v1') {
-      void enqueueAll(rt, 'apps/v1', 'Deployment', 'deployment');
-      void enqueueAll(rt, 'apps/v1', 'DaemonSet', 'daemonset');
+      rt.spawn('enqueue', enqueueAll(rt, 'apps/v1', 'Deployment', 'deployment'));
+      rt.spawn('enqueue', enqueueAll(rt, 'apps/v1', 'DaemonSet', 'daemonset'));
       for (const host of manager.hostsOfWorkload(rt.name)) host.runtime.enqueue('machine', { namespace: host.namespace, name: object.metadata.name });
     } else if (object.kind === 'DaemonSet' && object.metadata.namespace === 'kube-system') {
-      void enqueueAll(rt, 'v1', 'Node', 'node');
+      rt.spawn('enqueue', enqueueAll(rt, 'v1', 'Node', 'node'));
     }
     if ((object.kind === 'Deployment' || object.kind === 'Provider') && PROVIDER_NAMESPACES.has(object.metadata.namespace ?? '')) {
       rt.enqueue('providers', { namespace: '', name: 'gate' });
@@ -131,7 +131,7 @@ async function fanOut(rt: ClusterRuntime, namespace: string, clusterName: string
     if (controller === undefined) continue;
     for (const o of await rt.client.list(k.apiVersion, k.kind, { namespace, labels: { [L_CLUSTER_NAME]: clusterName } })) rt.enqueue(controller, key(o));
   }
-  void enqueueAll(rt, API_ADDONS, 'HelmChartProxy', 'helmchartproxy');
+  await enqueueAll(rt, API_ADDONS, 'HelmChartProxy', 'helmchartproxy');
 }
 
 export type { WatchEventLike };

@@ -99,7 +99,7 @@ export class ClusterRuntime {
     const opened = [...next].filter((g) => !this.#gates.has(g));
     for (const g of [...this.#gates]) if (!next.has(g)) this.#gates.delete(g);
     for (const g of opened) this.#gates.add(g);
-    if (opened.length > 0) void this.resync((r) => opened.includes(r.gate));
+    if (opened.length > 0) this.resync((r) => opened.includes(r.gate)).catch((err: unknown) => this.#hooks.onError(this, 'resync', { namespace: '', name: '' }, err));
   }
 
   /** Enqueues every object of the selected reconcilers' kinds. */
@@ -171,6 +171,13 @@ export class ClusterRuntime {
     if (this.#stopped) return;
     if (this.#dirty.delete(id)) this.enqueue(r.name, key);
     if (requeue !== undefined) this.enqueue(r.name, key, requeue);
+  }
+
+  /** Runs a fire-and-forget task (event fan-out), reporting its failure instead of leaving it unhandled. */
+  spawn(what: string, task: Promise<unknown>): void {
+    task.catch((err: unknown) => {
+      if (!this.#stopped) this.#hooks.onError(this, what, { namespace: '', name: '' }, err);
+    });
   }
 
   /** Number of queued reconciles (for idle detection in tests and benchmarks). */
