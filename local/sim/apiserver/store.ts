@@ -154,6 +154,7 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const NAMESPACE_FINALIZER = 'kubernetes';
 const CRD_GROUP = 'apiextensions.k8s.io';
+const FOREGROUND = 'foregroundDeletion';
 
 /** What identifies an object: an ObjectRef, or the object itself. */
 export type RefLike = ObjectRef | KubeObject;
@@ -442,14 +443,45 @@ export class ClusterStore {
     }
     if (info.group === '' && info.kind === 'Namespace') return this.deleteNamespace(info, obj);
     if (info.group === CRD_GROUP && info.kind === 'CustomResourceDefinition') this.deleteInstances(obj);
-    if ((obj.metadata.finalizers?.length ?? 0) > 0) {
-      if (obj.metadata.deletionTimestamp !== undefined) return { object: obj, deleted: false };
+    const foreground = opts.propagationPolicy === 'Foreground' && this.liveDependents(obj).length > 0;
+    if ((obj.metadata.finalizers?.length ?? 0) > 0 || foreground) {
+      if (obj.metadata.deletionTimestamp !== undefined && !foreground) return { object: obj, deleted: false };
       const next = clone(obj);
-      next.metadata.deletionTimestamp = rfc3339(this.now());
+      next.metadata.deletionTimestamp ??= rfc3339(this.now());
       next.metadata.deletionGracePeriodSeconds = 0;
-      return { object: this.commitChange(info, obj, next), deleted: false };
+      // Foreground: the owner waits, marked with this finalizer, until the GC has removed its dependents.
+      if (foreground && !next.metadata.finalizers?.includes(FOREGROUND)) next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FOREGROUND];
+      const marked = this.commitChange(info, obj, next);
+      if (foreground) {
+        for (const dep of this.liveDependents(obj)) if (dep.metadata.deletionTimestamp === undefined) this.delete(dep, { propagationPolicy: 'Foreground' });
+        this.releaseForeground(obj.metadata.uid ?? '');
+      }
+      const still = this.byUid.get(obj.metadata.uid ?? '');
+      if (still !== undefined) return { object: still, deleted: false };
+      const tomb = this.lastTombstone;
+      return { object: tomb !== undefined && tomb.metadata.uid === obj.metadata.uid ? tomb : marked, deleted: true };
     }
     return { object: this.remove(info, obj, opts.propagationPolicy ?? 'Background'), deleted: true };
+  }
+
+  private liveDependents(owner: KubeObject): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const uid of this.dependents.get(owner.metadata.uid ?? '') ?? []) {
+      const dep = this.byUid.get(uid);
+      if (dep !== undefined) out.push(dep);
+    }
+    return out;
+  }
+
+  /** Drops the foregroundDeletion finalizer of an owner once none of its dependents is left. */
+  private releaseForeground(ownerUid: string): void {
+    const owner = this.byUid.get(ownerUid);
+    if (owner === undefined || !owner.metadata.finalizers?.includes(FOREGROUND)) return;
+    if (this.liveDependents(owner).length > 0) return;
+    const next = clone(owner);
+    next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND);
+    if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
+    this.commitChange(this.kindOf(owner.apiVersion, owner.kind), owner, next);
   }
 
   /** Adds an admission check for one kind (e.g. a provider webhook's rules). Returns the function removing it. */
@@ -758,6 +790,7 @@ export class ClusterStore {
     this.lastTombstone = last;
     this.emit(info, { type: 'DELETED', object: last });
     this.collectDependents(meta.uid ?? '', policy);
+    for (const r of meta.ownerReferences ?? []) this.releaseForeground(r.uid);
     if (info.namespaced) this.finaliseNamespace(ns);
     return last;
   }

@@ -292,6 +292,36 @@ describe('metadata semantics', () => {
     expect(await isGone(t.objects, configMap(depName))).toBe(false);
   });
 
+  it('deletes in the foreground: the owner waits, with foregroundDeletion, until its dependents are gone', async () => {
+    // Prepare
+    const owner = await t.objects.create(configMap(unique('fg-owner')));
+    const ownerName = owner.metadata?.name ?? '';
+    const depName = unique('fg-dep');
+    await t.objects.create(
+      configMap(depName, {
+        metadata: {
+          name: depName,
+          finalizers: ['slipway.dev/contract'],
+          ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: ownerName, uid: owner.metadata?.uid ?? '', blockOwnerDeletion: true }],
+        },
+      }),
+    );
+    // Act
+    await t.objects.delete(configMap(ownerName), undefined, undefined, undefined, undefined, 'Foreground');
+    const waiting = await eventually(async () => {
+      const o = await t.objects.read<V1ConfigMap>(configMap(ownerName));
+      const d = await t.objects.read<V1ConfigMap>(configMap(depName));
+      return o.metadata?.finalizers?.includes('foregroundDeletion') === true && d.metadata?.deletionTimestamp !== undefined;
+    });
+    const ownerWhileWaiting = await t.objects.read<V1ConfigMap>(configMap(ownerName));
+    await t.objects.patch(configMap(depName, { metadata: { name: depName, finalizers: [] } }), undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    // Assess
+    expect(waiting).toBe(true);
+    expect(ownerWhileWaiting.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    expect(await eventually(() => isGone(t.objects, configMap(depName)))).toBe(true);
+    expect(await eventually(() => isGone(t.objects, configMap(ownerName)))).toBe(true);
+  });
+
   it('honours delete preconditions (uid, resourceVersion) with 409', async () => {
     // Prepare
     const name = unique('precond');
