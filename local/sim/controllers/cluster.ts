@@ -14,6 +14,7 @@ import {
   A_DELETE_FOR_MOVE,
   cond,
   conditionsFrom,
+  copy,
   ensureFinalizer,
   FIN_CLUSTER,
   getCondition,
@@ -23,6 +24,7 @@ import {
   isTrue,
   L_CLUSTER_NAME,
   mirror,
+  ownerRef,
   removeFinalizer,
   writeStatus,
 } from './util.ts';
@@ -72,6 +74,15 @@ export function clusterReconciler(sim: SimContext): Reconciler {
       const cpRef = cluster.spec?.controlPlaneRef;
       const kcp = cpRef === undefined ? undefined : await client.get<KubeadmControlPlane>(API_CP, cpRef.kind, cpRef.name, ns);
       const mds = await client.list<MachineDeployment>(API_CORE, 'MachineDeployment', { namespace: ns, labels: { [L_CLUSTER_NAME]: cluster.metadata.name } });
+      // Without topology the user wrote the refs; CAPI's Cluster controller then makes the Cluster their owner.
+      for (const child of [infra, kcp]) {
+        if (child === undefined || (child.metadata.ownerReferences ?? []).some((r) => r.uid === cluster?.metadata.uid)) continue;
+        const next = copy(child);
+        next.metadata.ownerReferences = [...(child.metadata.ownerReferences ?? []), ownerRef(cluster, true)];
+        next.metadata.labels = { ...(child.metadata.labels ?? {}), [L_CLUSTER_NAME]: cluster.metadata.name };
+        await client.update(next);
+        return { requeueAfterMs: 0 };
+      }
 
       // The infrastructure provider's endpoint becomes the Cluster's (CAPI copies it into spec).
       const endpoint = infra?.spec?.controlPlaneEndpoint;

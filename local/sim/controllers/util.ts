@@ -105,8 +105,9 @@ export function isPaused(cluster: Cluster | undefined, obj: KObject): boolean {
   return cluster?.spec?.paused === true || hasAnnotation(obj, A_PAUSED);
 }
 
+/** The owning Cluster's name: the Cluster ownerReference (as CAPI's util.GetOwnerCluster), else the label. */
 export function clusterNameOf(obj: KObject): string | undefined {
-  return obj.metadata.labels?.[L_CLUSTER_NAME];
+  return obj.metadata.ownerReferences?.find((r) => r.kind === 'Cluster' && r.apiVersion.startsWith('cluster.x-k8s.io/'))?.name ?? obj.metadata.labels?.[L_CLUSTER_NAME];
 }
 
 export function copy<T>(v: T): T {

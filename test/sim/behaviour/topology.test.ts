@@ -1,3 +1,4 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../../local/sim/index.ts';
 import {
@@ -86,5 +87,56 @@ describe('topology: class rebase and refused changes', () => {
     });
     expect(conditionOf(skipped, 'TopologyReconciled')?.status).toBe('False');
     expect((await list(mgmt, 'controlplane.cluster.x-k8s.io/v1beta2', 'KubeadmControlPlane', 'stack'))[0]?.spec?.version).toBe('v1.31.4');
+  });
+});
+
+describe('a Cluster without ClusterClass (objects written by hand)', () => {
+  let sim: Simulator;
+  let mgmt: Clients;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ profile: 'fast', seed: 37 });
+    mgmt = clientsFor(sim.managementKubeconfig());
+  });
+  afterAll(async () => {
+    await sim.stop();
+  });
+
+  it('is adopted by the Cluster controller and gets its control plane initialized', async () => {
+    // Prepare
+    await ensureNamespace(mgmt, 'manual');
+    const create = (o: object) => mgmt.objects.create(o as KubernetesObject);
+    await create({ apiVersion: INFRA, kind: 'SimMachineTemplate', metadata: { name: 'm-cp', namespace: 'manual' }, spec: { template: { spec: { instanceType: 'sim.medium' } } } });
+    await create({ apiVersion: INFRA, kind: 'SimCluster', metadata: { name: 'm-1', namespace: 'manual' }, spec: {} });
+    await create({
+      apiVersion: 'controlplane.cluster.x-k8s.io/v1beta2',
+      kind: 'KubeadmControlPlane',
+      metadata: { name: 'm-1-cp', namespace: 'manual' },
+      spec: {
+        replicas: 1,
+        version: 'v1.31.4',
+        machineTemplate: { spec: { infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'SimMachineTemplate', name: 'm-cp' } } },
+        kubeadmConfigSpec: { clusterConfiguration: {}, initConfiguration: {}, joinConfiguration: {} },
+      },
+    });
+    // Act
+    await create({
+      apiVersion: CAPI,
+      kind: 'Cluster',
+      metadata: { name: 'm-1', namespace: 'manual' },
+      spec: {
+        infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'SimCluster', name: 'm-1' },
+        controlPlaneRef: { apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'KubeadmControlPlane', name: 'm-1-cp' },
+      },
+    });
+    // Assess
+    const c = await waitFor('ControlPlaneInitialized', async () => {
+      const cl = await getCluster(mgmt, 'manual', 'm-1');
+      return isTrue(cl, 'ControlPlaneInitialized') ? cl : undefined;
+    });
+    expect(conditionOf(c, 'TopologyReconciled')).toBeUndefined();
+    const kcp = (await list(mgmt, 'controlplane.cluster.x-k8s.io/v1beta2', 'KubeadmControlPlane', 'manual'))[0];
+    expect(kcp?.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Cluster', name: 'm-1', controller: true })]);
+    expect((await list(mgmt, CAPI, 'Machine', 'manual'))[0]?.status?.nodeRef).toBeDefined();
   });
 });
