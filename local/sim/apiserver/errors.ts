@@ -117,6 +117,16 @@ export class ConflictError extends ApiError {
       ),
     );
   }
+  static resourceVersionPrecondition(r: ResourceId, name: string, want: string, have: string): ConflictError {
+    return new ConflictError(
+      failure(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${qualified(r, 'plural')} "${name}": Precondition failed: ResourceVersion in precondition: ${want}, ResourceVersion in object meta: ${have}`,
+        details(r, name, 'plural'),
+      ),
+    );
+  }
   static fieldManagers(r: ResourceId, name: string, conflicts: { manager: string; apiVersion: string; field: string }[]): ConflictError {
     const causes = conflicts.map((c) => ({
       reason: 'FieldManagerConflict',

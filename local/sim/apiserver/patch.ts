@@ -17,6 +17,11 @@ export function mergePatch(target: unknown, patch: unknown): JsonValue {
   return out;
 }
 
+/** A patch document that is not a valid patch at all (not an array, an operation without op/path, …). */
+export class PatchDecodeError extends PatchError {
+  override name = 'PatchDecodeError';
+}
+
 export interface JsonPatchOperation {
   op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
   path: string;
@@ -94,11 +99,11 @@ function addAt(doc: JsonValue, pointer: string, value: JsonValue, replace: boole
 
 /** RFC 6902, all-or-nothing: works on a copy and returns it. */
 export function jsonPatch(target: unknown, ops: unknown): JsonValue {
-  if (!Array.isArray(ops)) throw new PatchError('a JSON patch must be an array of operations');
+  if (!Array.isArray(ops)) throw new PatchDecodeError('a JSON patch must be an array of operations');
   let doc = clone(target as JsonValue);
   for (const raw of ops) {
     if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
-      throw new PatchError('each JSON patch operation needs "op" and "path"');
+      throw new PatchDecodeError('each JSON patch operation needs "op" and "path"');
     }
     const op = raw as unknown as JsonPatchOperation;
     const from = (): string => {
@@ -131,7 +136,7 @@ export function jsonPatch(target: unknown, ops: unknown): JsonValue {
         if (!deepEqual(getAt(doc, op.path), value())) throw new PatchError(`test failed at "${op.path}"`);
         break;
       default:
-        throw new PatchError(`unknown JSON patch operation "${String(op.op)}"`);
+        throw new PatchDecodeError(`unknown JSON patch operation "${String(op.op)}"`);
     }
   }
   return doc;

@@ -56,7 +56,7 @@ import { clone, deepEqual, deepFreeze, isObject, type JsonObject } from './json.
 import { crdName } from './crds.ts';
 import { applyDefaults } from './defaults.ts';
 import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry, parseApiVersion } from './kinds.ts';
-import { jsonPatch, mergePatch, PatchError } from './patch.ts';
+import { jsonPatch, mergePatch, PatchDecodeError, PatchError } from './patch.ts';
 import {
   type FieldSelector,
   type LabelSelector,
@@ -439,7 +439,7 @@ export class ClusterStore {
       throw ConflictError.uidPrecondition(resourceId(info), obj.metadata.name, pre.uid, obj.metadata.uid ?? '');
     }
     if (pre?.resourceVersion !== undefined && pre.resourceVersion !== obj.metadata.resourceVersion) {
-      throw ConflictError.staleResourceVersion(resourceId(info), obj.metadata.name);
+      throw ConflictError.resourceVersionPrecondition(resourceId(info), obj.metadata.name, pre.resourceVersion, obj.metadata.resourceVersion ?? '');
     }
     if (info.group === '' && info.kind === 'Namespace') return this.deleteNamespace(info, obj);
     if (info.group === CRD_GROUP && info.kind === 'CustomResourceDefinition') this.deleteInstances(obj);
@@ -662,6 +662,8 @@ export class ClusterStore {
     try {
       patched = patch(current);
     } catch (err) {
+      // A patch that cannot be decoded is a bad request; one that decodes but does not apply is unprocessable.
+      if (err instanceof PatchDecodeError) throw BadRequestError.of(err.message);
       if (err instanceof PatchError) {
         throw new InvalidError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: 'Invalid', code: 422 });
       }

@@ -337,6 +337,7 @@ describe('metadata semantics', () => {
     // Assess
     expect(stale.code).toBe(409);
     expect(stale.status.reason).toBe('Conflict');
+    expect(stale.status.message).toContain('Precondition failed: ResourceVersion in precondition');
     expect(wrongUid.code).toBe(409);
     expect(wrongUid.status.message).toContain('Precondition failed: UID in precondition');
     expect(await isGone(t.objects, configMap(name))).toBe(false);
