@@ -89,6 +89,7 @@ export function helmChartProxyReconciler(sim: SimContext): Reconciler {
           releaseName: hcp.spec?.releaseName ?? hcp.spec?.chartName,
           namespace: hcp.spec?.namespace ?? 'default',
           values,
+          reconcileStrategy: hcp.spec?.reconcileStrategy ?? 'Continuous',
           options: hcp.spec?.options ?? {},
         };
         const existing = hrps.find((h) => h.spec?.clusterRef?.name === cluster.metadata.name);
@@ -178,7 +179,9 @@ export function helmReleaseProxyReconciler(sim: SimContext): Reconciler {
       const contentHash = shortHash({ repo: hrp.spec?.repoURL, chart: hrp.spec?.chartName, version: hrp.spec?.version, values: hrp.spec?.values ?? '' });
       const parsed = records.map((s) => parseRecord(s.data?.release)).filter((r): r is ReleaseRecord => r !== undefined);
       const latest = parsed.sort((a, b) => b.version - a.version)[0];
-      if (latest !== undefined && latest.contentHash === contentHash && latest.info.status === 'deployed') {
+      // InstallOnce: a deployed release is never upgraded, whatever the proxy's spec says now.
+      const installOnce = hrp.spec?.reconcileStrategy === 'InstallOnce';
+      if (latest !== undefined && latest.info.status === 'deployed' && (latest.contentHash === contentHash || installOnce)) {
         installStarted.delete(hrp.metadata.uid ?? '');
         await writeStatus(client, hrp, readyStatus(hrp, latest.version));
         return undefined;

@@ -262,6 +262,7 @@ export interface HelmReleaseProxy extends KObject {
     releaseName?: string;
     namespace?: string;
     values?: string;
+    reconcileStrategy?: string;
     options?: { install?: { createNamespace?: boolean } };
   };
   status?: { status?: string; revision?: number; conditions?: Condition[]; observedGeneration?: number };
