@@ -676,9 +676,10 @@ function staticWaitOverrides(states: readonly FoundState[], timeFactor: number):
 }
 
 const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::slipway-local:wait';
+const LAMBDA_MAX_SECONDS = 900;
 
 /**
- * The definition actually run: Retry intervals scaled, and — when time is scaled — every Wait whose duration
+ * The definition actually run: Tasks without a timeout get Lambda's, Retry intervals are scaled, and — when time is scaled — every Wait whose duration
  * depends on the input or the clock (`SecondsPath`, `Timestamp`, `TimestampPath`) replaced by a Task of the
  * same name that sleeps the scaled duration. A `waitTimeOverrides` entry cannot do that: it is a constant
  * read before the state's input is known. The Task keeps the Wait's data flow exactly (InputPath, the input
@@ -690,17 +691,22 @@ const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::slipway-local:wait';
  */
 function prepareForRun(definition: StateMachineDefinition, timeFactor: number): { definition: StateMachineDefinition; dynamicWaits: Set<string> } {
   const dynamicWaits = new Set<string>();
-  if (timeFactor === 1) return { definition, dynamicWaits };
+  const scaled = timeFactor !== 1;
   const copy = structuredClone(definition);
   const walk = (def: Pick<StateMachineDefinition, 'States'>): void => {
     for (const [name, state] of Object.entries(def.States)) {
-      if ((state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') && state.Retry) {
+      // Step Functions puts no timeout on a Task that declares none (the Lambda's own, at most 15 min,
+      // applies); the library would cut it at 60 s, so give such Tasks Lambda's ceiling.
+      if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+        state.TimeoutSeconds = LAMBDA_MAX_SECONDS;
+      }
+      if (scaled && (state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') && state.Retry) {
         for (const retrier of state.Retry) {
           retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) * timeFactor;
           if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds *= timeFactor;
         }
       }
-      if (state.Type === 'Wait' && typeof state.Seconds !== 'number') {
+      if (scaled && state.Type === 'Wait' && typeof state.Seconds !== 'number') {
         def.States[name] = waitAsTask(state);
         dynamicWaits.add(name);
       }
