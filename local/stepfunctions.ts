@@ -679,9 +679,9 @@ const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::slipway-local:wait';
 const LAMBDA_MAX_SECONDS = 900;
 
 /**
- * The definition actually run: Tasks without a timeout get Lambda's, Retry intervals are scaled, and — when time is scaled — every Wait whose duration
- * depends on the input or the clock (`SecondsPath`, `Timestamp`, `TimestampPath`) replaced by a Task of the
- * same name that sleeps the scaled duration. A `waitTimeOverrides` entry cannot do that: it is a constant
+ * The definition actually run: Tasks without a timeout get Lambda's; when time is scaled, Retry intervals
+ * are scaled and every Wait whose duration depends on the input or the clock (`SecondsPath`, `Timestamp`,
+ * `TimestampPath`) is replaced by a Task of the same name that sleeps the scaled duration. A `waitTimeOverrides` entry cannot do that: it is a constant
  * read before the state's input is known. The Task keeps the Wait's data flow exactly (InputPath, the input
  * passed through as the result, OutputPath) and transitions still count one state.
  *
