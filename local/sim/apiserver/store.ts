@@ -336,8 +336,9 @@ export class ClusterStore {
     const meta = obj.metadata;
     delete meta.resourceVersion;
     if (!meta.name && meta.generateName) meta.name = this.generateName(info, meta.generateName, meta.namespace);
-    this.validate(info, obj, undefined);
+    // Same order as the real server: namespace admission, then validation, then the storage's uniqueness check.
     if (info.namespaced) this.checkNamespaceWritable(info, meta.name, meta.namespace ?? '');
+    this.validate(info, obj, undefined);
     const bucket = this.bucket(info);
     if (bucket.byNamespace.get(meta.namespace ?? '')?.has(meta.name)) throw AlreadyExistsError.of(resourceId(info), meta.name);
     if (info.statusSubresource && !opts.withStatus) delete obj.status;
