@@ -286,7 +286,7 @@ async function authorize(header: string | undefined, verifier: TokenVerifier): P
   } catch (err) {
     // Say why (expired, bad signature…) but never echo the token.
     const why = err instanceof Error ? err.message : 'invalid token';
-    return { ok: false, detail: `invalid token: ${why}`, challenge: `Bearer error="invalid_token", error_description="${why.replace(/["\\]/g, '')}"` };
+    return { ok: false, detail: `invalid token: ${why}`, challenge: `Bearer error="invalid_token", error_description="${why.replace(/["\\\r\n]/g, ' ')}"` };
   }
 }
 
