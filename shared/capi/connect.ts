@@ -165,7 +165,8 @@ async function buildEksConnection(opts: EksConnectOptions, now: () => Date): Pro
   const token = await (opts.token ?? eksToken)({ clusterName: opts.clusterName, region: opts.region, now });
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: opts.clusterName, server: endpoint.server, caData: endpoint.caData, skipTLSVerify: false }],
+    // EKS endpoints are https: verification stays on (plain http only in local stand-ins, which have no TLS).
+    clusters: [{ name: opts.clusterName, server: endpoint.server, caData: endpoint.caData, skipTLSVerify: endpoint.server.startsWith('http://') }],
     users: [{ name: 'slipway', token: token.token }],
     contexts: [{ name: opts.clusterName, cluster: opts.clusterName, user: 'slipway' }],
     currentContext: opts.clusterName,

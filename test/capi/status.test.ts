@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { CapiFailedError, MachineFailedError } from '../../shared/capi/errors.ts';
+import {
+  clusterAvailable,
+  clusterGone,
+  controlPlaneInitialized,
+  helmReleasesReady,
+  machineFailure,
+  machinesUpToDate,
+  nodesReady,
+  providersAvailable,
+  throwIfFailed,
+} from '../../shared/capi/status.ts';
+import type { KubeObject } from '../../shared/capi/types.ts';
+
+const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason = type, message?: string) => ({ type, status, reason, ...(message ? { message } : {}) });
+
+function obj(kind: string, name: string, status: Record<string, unknown> = {}, extra: Partial<KubeObject> = {}): KubeObject {
+  return { apiVersion: 'cluster.x-k8s.io/v1beta2', kind, metadata: { name, namespace: 'ns', generation: 1 }, status, ...extra };
+}
+
+function machine(name: string, status: Record<string, unknown>, version = 'v1.31.4'): KubeObject {
+  return obj('Machine', name, status, { spec: { version } });
+}
+
+const running = (name: string, version = 'v1.31.4') =>
+  machine(name, { phase: 'Running', nodeRef: { name }, conditions: [cond('Ready', 'True'), cond('UpToDate', 'True')] }, version);
+
+describe('controlPlaneInitialized', () => {
+  it('waits for infrastructure, then the control plane, and is done on the initialization flag or condition', () => {
+    expect(controlPlaneInitialized(null)).toMatchObject({ done: false, message: 'Cluster not found' });
+    expect(controlPlaneInitialized(obj('Cluster', 'c', { conditions: [cond('InfrastructureReady', 'False', 'Provisioning', 'waiting for VPC')] }))).toEqual({
+      done: false,
+      message: 'waiting for infrastructure: InfrastructureReady=False (Provisioning): waiting for VPC',
+    });
+    expect(controlPlaneInitialized(obj('Cluster', 'c', { initialization: { infrastructureProvisioned: true } }))).toMatchObject({ done: false, message: expect.stringContaining('control plane') });
+    expect(controlPlaneInitialized(obj('Cluster', 'c', { initialization: { controlPlaneInitialized: true } })).done).toBe(true);
+    expect(controlPlaneInitialized(obj('Cluster', 'c', { conditions: [cond('ControlPlaneInitialized', 'True')] })).done).toBe(true);
+    // A phase string alone proves nothing.
+    expect(controlPlaneInitialized(obj('Cluster', 'c', { phase: 'Provisioned' })).done).toBe(false);
+  });
+
+  it('reports a failed machine as a terminal machine failure', () => {
+    const failed = machine('m1', { phase: 'Failed', deprecated: { v1beta1: { failureReason: 'InsufficientCapacity', failureMessage: 'no capacity in az-a' } } });
+    const r = controlPlaneInitialized(obj('Cluster', 'c', {}), [failed]);
+    expect(r).toMatchObject({ done: false, failedKind: 'machine', failed: 'Machine m1 failed: InsufficientCapacity (no capacity in az-a)' });
+    expect(() => throwIfFailed(r, 'wait-control-plane')).toThrow(MachineFailedError);
+    expect(machineFailure(machine('m2', { conditions: [cond('InfrastructureReady', 'False', 'InstanceProvisionFailed', 'quota')] }))).toBe('Machine m2 failed: InfrastructureReady InstanceProvisionFailed (quota)');
+    expect(machineFailure(running('ok'))).toBeUndefined();
+  });
+});
+
+describe('clusterAvailable', () => {
+  const counters = (n: number) => ({ desiredReplicas: n, replicas: n, readyReplicas: n, availableReplicas: n, upToDateReplicas: n });
+
+  it('is done only when Available with exactly the requested replicas everywhere', () => {
+    const ok = obj('Cluster', 'c', { observedGeneration: 1, conditions: [cond('Available', 'True')], controlPlane: counters(3), workers: counters(4) });
+    expect(clusterAvailable(ok, { controlPlane: 3, workers: 4 })).toEqual({ done: true, message: 'available: control plane 3, workers 4' });
+    expect(clusterAvailable(ok, { controlPlane: 3, workers: 5 }).done).toBe(false);
+    const scaling = obj('Cluster', 'c', { conditions: [cond('Available', 'True'), cond('ScalingUp', 'True')], controlPlane: counters(3), workers: { ...counters(4), availableReplicas: 3 } });
+    expect(clusterAvailable(scaling, { controlPlane: 3, workers: 4 })).toMatchObject({ done: false, message: expect.stringContaining('workers 3/4 available') });
+    const stale = obj('Cluster', 'c', { observedGeneration: 0, conditions: [cond('Available', 'True')], controlPlane: counters(1) });
+    expect(clusterAvailable({ ...stale, metadata: { ...stale.metadata, generation: 2 } }, { controlPlane: 1, workers: 0 }).done).toBe(false);
+    const noWorkers = obj('Cluster', 'c', { conditions: [cond('Available', 'True')], controlPlane: counters(1) });
+    expect(clusterAvailable(noWorkers, { controlPlane: 1, workers: 0 }).done).toBe(true);
+    expect(clusterAvailable(obj('Cluster', 'c', { conditions: [cond('Available', 'False', 'NotAvailable')], controlPlane: counters(1) }), { controlPlane: 1, workers: 0 })).toMatchObject({
+      done: false,
+      message: 'Available=False (NotAvailable)',
+    });
+  });
+});
+
+describe('machines, nodes, providers, releases, deletion', () => {
+  it('machinesUpToDate wants every machine at the version, ready, and none left over', () => {
+    expect(machinesUpToDate([running('a', 'v1.32.1'), running('b', 'v1.32.1')], 'v1.32.1', 2).done).toBe(true);
+    expect(machinesUpToDate([running('a', 'v1.32.1'), running('b')], 'v1.32.1', 2)).toMatchObject({ done: false, message: '1/2 machines at v1.32.1, 0 not ready, 0 not up to date, 0 deleting' });
+    const old = { ...running('c'), metadata: { name: 'c', deletionTimestamp: '2026-11-22T00:00:00Z' } };
+    expect(machinesUpToDate([running('a', 'v1.32.1'), running('b', 'v1.32.1'), old], 'v1.32.1', 2).done).toBe(false);
+    expect(machinesUpToDate([running('a', 'v1.32.1'), machine('b', { phase: 'Provisioned' }, 'v1.32.1')], 'v1.32.1', 2).done).toBe(false);
+  });
+
+  it('nodesReady needs the minimum count and every node Ready', () => {
+    const node = (name: string, ready: boolean) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [cond('Ready', ready ? 'True' : 'False', ready ? 'KubeletReady' : 'KubeletNotReady', 'cni plugin not initialized')] } });
+    expect(nodesReady([])).toEqual({ done: false, message: 'no Node registered yet' });
+    expect(nodesReady([node('n1', false)])).toMatchObject({ done: false, message: expect.stringContaining('cni plugin not initialized') });
+    expect(nodesReady([node('n1', true)]).done).toBe(true);
+    expect(nodesReady([node('n1', true)], 2).done).toBe(false);
+  });
+
+  it('providersAvailable checks each expected Deployment for Available at its generation', () => {
+    const dep = (ns: string, name: string, available: boolean, observed = 1) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: ns, generation: 1 },
+      status: { observedGeneration: observed, conditions: [cond('Available', available ? 'True' : 'False')] },
+    });
+    const want = [
+      { namespace: 'capi-system', name: 'capi-controller-manager' },
+      { namespace: 'caaph-system', name: 'caaph-controller-manager' },
+    ];
+    expect(providersAvailable([dep('capi-system', 'capi-controller-manager', true), dep('caaph-system', 'caaph-controller-manager', true)], want).done).toBe(true);
+    expect(providersAvailable([dep('capi-system', 'capi-controller-manager', true)], want)).toEqual({ done: false, message: 'waiting for caaph-system/caaph-controller-manager (missing)' });
+    expect(providersAvailable([dep('capi-system', 'capi-controller-manager', true), dep('caaph-system', 'caaph-controller-manager', true, 0)], want).done).toBe(false);
+  });
+
+  it('helmReleasesReady waits for one Ready release per chart proxy and fails on a failed release', () => {
+    const release = (proxy: string, status: Record<string, unknown>) =>
+      obj('HelmReleaseProxy', `${proxy}-x`, status, { metadata: { name: `${proxy}-x`, labels: { 'helmreleaseproxy.addons.cluster.x-k8s.io/name': proxy } } });
+    expect(helmReleasesReady([release('p1', { status: 'deployed', conditions: [cond('Ready', 'True')] })], ['p1']).done).toBe(true);
+    expect(helmReleasesReady([], ['p1'])).toEqual({ done: false, message: 'waiting for p1 (no release yet)' });
+    const failed = helmReleasesReady([release('p1', { status: 'failed', conditions: [cond('Ready', 'False', 'HelmInstallOrUpgradeFailed', 'chart not found')] })], ['p1']);
+    expect(failed).toMatchObject({ failedKind: 'release', failed: 'Helm release of p1 failed: chart not found' });
+    expect(() => throwIfFailed(failed, 'wait-addons')).toThrow(CapiFailedError);
+    expect(() => throwIfFailed({ done: false, message: 'x' }, 'w')).not.toThrow();
+  });
+
+  it('clusterGone once the Cluster and every Machine are gone', () => {
+    expect(clusterGone(null, []).done).toBe(true);
+    expect(clusterGone(null, [running('a')])).toEqual({ done: false, message: 'Cluster deleted, 1 machines left' });
+    expect(clusterGone(obj('Cluster', 'c'), []).done).toBe(false);
+  });
+});
