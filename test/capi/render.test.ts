@@ -174,7 +174,7 @@ describe('CNI', () => {
 
   it('puts the pod CIDR in the CNI configuration', () => {
     const cm = renderCni({ cni: { name: 'calico', version: '3.29.1' }, podCidr: '172.20.0.0/16' }).find((o) => o.kind === 'ConfigMap');
-    expect((cm?.data as Record<string, string>).CALICO_IPV4POOL_CIDR).toBe('172.20.0.0/16');
+    expect(cm?.data).toMatchObject({ CALICO_IPV4POOL_CIDR: '172.20.0.0/16' });
   });
 });
 
