@@ -2,11 +2,13 @@
  * Benchmark of the CAPI simulator: provisions N virtual workload clusters (default 200 × 10 machines = 2,000)
  * on the fast profile through client-node, then measures API latency (GET and list through client-node, and
  * raw GET through fetch) next to a bare node:http echo server measured in the same run, and reports ratios.
- * `runSimBench()` returns the figures; `npx tsx bench/sim.ts` prints them.
+ * The clients run in a worker thread (their own heap and GC), as they would in another process.
+ * `runSimBench()` returns the figures; `npx tsx bench/sim.ts` prints them (SIM_BENCH_CLUSTERS to scale down).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { AppsV1Api, CoreV1Api, KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { startSimulator } from '../local/sim/index.ts';
 
@@ -136,29 +138,16 @@ export async function runSimBench(options: SimBenchOptions = {}): Promise<SimBen
     const provisionSeconds = (performance.now() - t0) / 1000;
     log(`all Available after ${provisionSeconds.toFixed(1)} s`);
 
-    const token = sim.managementKubeconfig().users[0]?.user.token ?? '';
-    const headers = { Accept: 'application/json, */*;q=0.8', Authorization: `Bearer ${token}` };
-    const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/api/v1/namespaces/x`;
-    const simUrl = `${sim.url}/clusters/management/apis/cluster.x-k8s.io/v1beta2/namespaces/bench-000/clusters/c`;
-    // Warm-up (discovery caches, keep-alive connections).
-    for (let i = 0; i < 50; i++) {
-      await objects.read({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', metadata: { name: 'c', namespace: names[i % clusters] ?? 'bench-000' } });
-      await (await fetch(echoUrl, { headers })).text();
-      await (await fetch(simUrl, { headers })).text();
-    }
-    const echoGet = await time(samples, async () => (await fetch(echoUrl, { headers })).text());
-    const simGetFetch = await time(samples, async () => (await fetch(simUrl, { headers })).text());
-    const sampled = names.slice(0, Math.min(50, clusters));
-    const machineNames = new Map<string, string>();
-    for (const ns of sampled) {
-      const l = await objects.list('cluster.x-k8s.io/v1beta2', 'Machine', ns);
-      machineNames.set(ns, l.items[0]?.metadata?.name ?? '');
-    }
-    const simGetExisting = await time(samples, (i) => {
-      const ns = sampled[i % sampled.length] ?? '';
-      return objects.read({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine', metadata: { name: machineNames.get(ns) ?? '', namespace: ns } });
+    // Clients run in a worker thread, so their allocations and GC do not stall the server being measured.
+    const samplesOut = await measureInWorker({
+      kubeconfig: sim.managementKubeconfigText(),
+      token: sim.managementKubeconfig().users[0]?.user.token ?? '',
+      echoUrl: `http://127.0.0.1:${(echo.address() as AddressInfo).port}/api/v1/namespaces/x`,
+      simUrl: `${sim.url}/clusters/management/apis/cluster.x-k8s.io/v1beta2/namespaces/bench-000/clusters/c`,
+      namespaces: names,
+      samples,
     });
-    const simList = await time(samples, (i) => objects.list('cluster.x-k8s.io/v1beta2', 'Machine', names[i % clusters]));
+    const { echoGet, simGetFetch, simGetExisting, simList } = samplesOut;
 
     const counters = sim.cloud.counters();
     let reconciles = 0;
@@ -209,7 +198,79 @@ export function formatSimBench(f: SimBenchFigures): string {
   ].join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+interface WorkerInput {
+  kubeconfig: string;
+  token: string;
+  echoUrl: string;
+  simUrl: string;
+  namespaces: string[];
+  samples: number;
+}
+
+interface WorkerOutput {
+  echoGet: number[];
+  simGetFetch: number[];
+  simGetExisting: number[];
+  simList: number[];
+}
+
+class BenchWorkerError extends Error {
+  override name = 'BenchWorkerError';
+}
+
+function measureInWorker(input: WorkerInput): Promise<WorkerOutput> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { role: ROLE, input }, execArgv: ['--import', 'tsx'] });
+    worker.once('message', (out: WorkerOutput) => resolve(out));
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new BenchWorkerError(`bench client worker exited with ${code}`));
+    });
+  });
+}
+
+async function clientMeasurements(input: WorkerInput): Promise<WorkerOutput> {
+  const kc = new KubeConfig();
+  kc.loadFromString(input.kubeconfig);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const headers = { Accept: 'application/json, */*;q=0.8', Authorization: `Bearer ${input.token}` };
+  const names = input.namespaces;
+  const sampled = names.slice(0, Math.min(50, names.length));
+  const machineNames = new Map<string, string>();
+  for (const ns of sampled) {
+    const l = await objects.list('cluster.x-k8s.io/v1beta2', 'Machine', ns);
+    machineNames.set(ns, l.items[0]?.metadata?.name ?? '');
+  }
+  // Warm-up (discovery cache, keep-alive connections, JIT).
+  for (let i = 0; i < 200; i++) {
+    await objects.read({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', metadata: { name: 'c', namespace: sampled[i % sampled.length] ?? '' } });
+    await (await fetch(input.echoUrl, { headers })).text();
+    await (await fetch(input.simUrl, { headers })).text();
+  }
+  // Interleaved, so machine noise (other processes, GC) falls on every series alike.
+  const echoGet: number[] = [];
+  const simGetFetch: number[] = [];
+  const simGetExisting: number[] = [];
+  const simList: number[] = [];
+  for (let i = 0; i < input.samples; i++) {
+    const ns = sampled[i % sampled.length] ?? '';
+    echoGet.push(...(await time(1, async () => (await fetch(input.echoUrl, { headers })).text())));
+    simGetFetch.push(...(await time(1, async () => (await fetch(input.simUrl, { headers })).text())));
+    simGetExisting.push(
+      ...(await time(1, () => objects.read({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Machine', metadata: { name: machineNames.get(ns) ?? '', namespace: ns } }))),
+    );
+    simList.push(...(await time(1, () => objects.list('cluster.x-k8s.io/v1beta2', 'Machine', names[i % names.length]))));
+  }
+  return { echoGet, simGetFetch, simGetExisting, simList };
+}
+
+const ROLE = 'slipway-sim-bench-client';
+if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
+  const out = await clientMeasurements((workerData as { input: WorkerInput }).input);
+  parentPort?.postMessage(out);
+}
+
+if (isMainThread && import.meta.url === `file://${process.argv[1]}`) {
   const clusters = Number(process.env.SIM_BENCH_CLUSTERS ?? 200);
   const figuresOut = await runSimBench({ clusters, log: (l) => process.stderr.write(`${l}\n`) });
   process.stdout.write(`${formatSimBench(figuresOut)}\n`);
