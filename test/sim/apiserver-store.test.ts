@@ -191,4 +191,22 @@ describe('ClusterStore', () => {
     expect(store.getByUid(created.metadata.uid ?? '')).toBeUndefined();
     expect(() => store.list({ apiVersion: CAPI, kind: 'Machine' })).toThrow(NotFoundError);
   });
+
+  it('defers garbage collection and namespace cleanup by gcDelayMs, like real controllers', async () => {
+    // Prepare
+    const store = new ClusterStore({ gcDelayMs: 20 });
+    store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns1' } });
+    const owner = store.create(machine('owner'));
+    store.create(machine('dep', { ownerReferences: [ownerRefTo(owner)] }));
+    // Act
+    store.delete(owner);
+    const depRightAfter = store.get({ apiVersion: CAPI, kind: 'Machine', namespace: 'ns1', name: 'dep' });
+    const nsResult = store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'ns1' });
+    await new Promise((r) => setTimeout(r, 100));
+    // Assess
+    expect(depRightAfter).toBeDefined();
+    expect(nsResult.deleted).toBe(false);
+    expect(nsResult.object.metadata.deletionTimestamp).toBeDefined();
+    expect(store.size).toBe(0);
+  });
 });

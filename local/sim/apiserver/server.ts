@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   /** When set, /sim/* needs `Authorization: Bearer <adminToken>`. */
   adminToken?: string;
   kinds?: KindRegistry;
+  /** Delay of garbage collection and namespace cleanup after deletes, per store (default 0: synchronous). */
+  gcDelayMs?: number;
   /** Events kept per cluster so a watch can resume from a recent resourceVersion (default 5000). */
   watchHistory?: number;
   /**
@@ -662,7 +664,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     addCluster(name, o = {}) {
       if (!CLUSTER_NAME.test(name)) throw new UnknownClusterError(`invalid virtual cluster name "${name}"`);
       if (clusters.has(name)) throw new UnknownClusterError(`virtual cluster "${name}" already exists`);
-      const store = new ClusterStore({ name, kinds, crdGated: o.crdGated ?? false });
+      const store = new ClusterStore({ name, kinds, crdGated: o.crdGated ?? false, gcDelayMs: opts.gcDelayMs ?? 0 });
       const history: WatchEvent[] = [];
       const unsubscribe = store.subscribe((e) => {
         history.push(e);

@@ -137,6 +137,12 @@ export interface ClusterStoreOptions {
    * Off by default: every registered kind is served.
    */
   crdGated?: boolean;
+  /**
+   * Delay of the work a real cluster's controllers do after a delete — garbage-collecting dependents,
+   * emptying and removing a terminating namespace. 0 (default) does it synchronously within the delete; a
+   * real cluster takes from milliseconds to seconds, so clients must poll either way.
+   */
+  gcDelayMs?: number;
 }
 
 interface Bucket {
@@ -229,6 +235,7 @@ export class ClusterStore {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly validators = new Map<string, Validator[]>();
   readonly crdGated: boolean;
+  private readonly gcDelayMs: number;
 
   constructor(opts: ClusterStoreOptions = {}) {
     this.name = opts.name ?? 'cluster';
@@ -237,6 +244,7 @@ export class ClusterStore {
     this.onListenerError = opts.onListenerError ?? ((err) => console.error(`[sim ${this.name}] listener failed`, err));
     this.orphanGcDelayMs = opts.orphanGcDelayMs ?? 50;
     this.crdGated = opts.crdGated ?? false;
+    this.gcDelayMs = opts.gcDelayMs ?? 0;
   }
 
   /** The store's current resourceVersion (that of the last write). */
@@ -454,8 +462,10 @@ export class ClusterStore {
       if (foreground && !next.metadata.finalizers?.includes(FOREGROUND)) next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FOREGROUND];
       const marked = this.commitChange(info, obj, next);
       if (foreground) {
-        for (const dep of this.liveDependents(obj)) if (dep.metadata.deletionTimestamp === undefined) this.delete(dep, { propagationPolicy: 'Foreground' });
-        this.releaseForeground(obj.metadata.uid ?? '');
+        this.background(() => {
+          for (const dep of this.liveDependents(obj)) if (dep.metadata.deletionTimestamp === undefined) this.delete(dep, { propagationPolicy: 'Foreground' });
+          this.releaseForeground(obj.metadata.uid ?? '');
+        });
       }
       const still = this.byUid.get(obj.metadata.uid ?? '');
       if (still !== undefined) return { object: still, deleted: false };
@@ -463,6 +473,27 @@ export class ClusterStore {
       return { object: tomb !== undefined && tomb.metadata.uid === obj.metadata.uid ? tomb : marked, deleted: true };
     }
     return { object: this.remove(info, obj, opts.propagationPolicy ?? 'Background'), deleted: true };
+  }
+
+  /**
+   * Runs what a real cluster's controllers (garbage collector, namespace controller) do after a change: now,
+   * or after `gcDelayMs`. Deferred work tolerates the world having moved on (an object already gone).
+   */
+  private background(work: () => void): void {
+    if (this.gcDelayMs <= 0) {
+      work();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      try {
+        work();
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) console.error(`[sim ${this.name}] background cleanup failed`, err);
+      }
+    }, this.gcDelayMs);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   private liveDependents(owner: KubeObject): KubeObject[] {
@@ -774,7 +805,7 @@ export class ClusterStore {
     if (meta.deletionTimestamp !== undefined && (meta.finalizers?.length ?? 0) === 0) {
       const isNamespace = info.group === '' && info.kind === 'Namespace';
       if (!isNamespace) return this.remove(info, next, 'Background');
-      this.finaliseNamespace(next.metadata.name);
+      this.background(() => this.finaliseNamespace(next.metadata.name));
     }
     return next;
   }
@@ -792,9 +823,11 @@ export class ClusterStore {
     const last: KubeObject = deepFreeze({ ...obj, metadata: { ...meta, resourceVersion: String(++this.revision) } });
     this.lastTombstone = last;
     this.emit(info, { type: 'DELETED', object: last });
-    this.collectDependents(meta.uid ?? '', policy);
-    for (const r of meta.ownerReferences ?? []) this.releaseForeground(r.uid);
-    if (info.namespaced) this.finaliseNamespace(ns);
+    this.background(() => {
+      this.collectDependents(meta.uid ?? '', policy);
+      for (const r of meta.ownerReferences ?? []) this.releaseForeground(r.uid);
+      if (info.namespaced) this.finaliseNamespace(ns);
+    });
     return last;
   }
 
@@ -891,20 +924,20 @@ export class ClusterStore {
       next.metadata.deletionGracePeriodSeconds = 0;
       next.status = { ...(isObject(next.status) ? next.status : {}), phase: 'Terminating' };
       current = this.commitChange(info, ns, next);
-      // The namespace controller deletes everything in the namespace.
+      // The namespace controller deletes everything in the namespace, then the namespace.
       const name = ns.metadata.name;
-      for (const bucket of this.buckets.values()) {
-        if (!bucket.info.namespaced) continue;
-        const map = bucket.byNamespace.get(name);
-        if (map === undefined) continue;
-        for (const obj of [...map.values()]) {
-          if (this.byUid.has(obj.metadata.uid ?? '') && obj.metadata.deletionTimestamp === undefined) {
-            this.delete({ apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: name });
+      this.background(() => {
+        for (const bucket of this.buckets.values()) {
+          if (!bucket.info.namespaced) continue;
+          const map = bucket.byNamespace.get(name);
+          if (map === undefined) continue;
+          for (const obj of [...map.values()]) {
+            if (this.byUid.has(obj.metadata.uid ?? '') && obj.metadata.deletionTimestamp === undefined) this.delete(obj);
           }
         }
-      }
+        this.finaliseNamespace(name);
+      });
     }
-    this.finaliseNamespace(ns.metadata.name);
     const still = this.byNamespaceName(ns.metadata.name);
     if (still !== undefined) return { object: still, deleted: false };
     const tomb = this.lastTombstone?.metadata.uid === ns.metadata.uid ? this.lastTombstone : current;

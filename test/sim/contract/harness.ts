@@ -63,7 +63,8 @@ export async function connect(): Promise<Target> {
       return other;
     };
   } else {
-    const server = await createApiServer();
+    // Cleanup after deletes is deferred, as a real cluster's controllers do it: tests must poll as they would.
+    const server = await createApiServer({ gcDelayMs: 20 });
     const cluster = server.addCluster('contract');
     sim = { server, cluster };
     kc = simConfig(cluster.url, cluster.token);

@@ -10,7 +10,7 @@ import { KINDS } from '../../../local/sim/apiserver/kinds.ts';
 import { kubeconfigText } from '../../../local/sim/apiserver/kubeconfig.ts';
 import { createApiServer } from '../../../local/sim/apiserver/server.ts';
 import { selfSignedCertificate } from '../../../local/sim/apiserver/tls.ts';
-import { connect, failure, isGone, realCluster, type Target, unique } from './harness.ts';
+import { connect, eventually, failure, isGone, realCluster, type Target, unique } from './harness.ts';
 
 const CAPI = 'cluster.x-k8s.io/v1beta2';
 
@@ -53,7 +53,7 @@ describe.runIf(!realCluster)('simulator-only contract', () => {
         expect(created.metadata?.uid).toBeTruthy();
         expect(read.metadata?.uid).toBe(created.metadata?.uid);
         expect(listed.items.map((o) => o.metadata?.name)).toContain(name);
-        expect(await isGone(api, { apiVersion, kind: info.kind, metadata })).toBe(true);
+        expect(await eventually(() => isGone(api, { apiVersion, kind: info.kind, metadata }), 5_000)).toBe(true);
       },
     );
 
@@ -205,7 +205,7 @@ describe.runIf(!realCluster)('simulator-only contract', () => {
       expect(code).toBe(403);
       expect(status.reason).toBe('Forbidden');
       expect(phase).toBe('Terminating');
-      expect(await isGone(t.objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })).toBe(true);
+      expect(await eventually(() => isGone(t.objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }), 5_000)).toBe(true);
     });
   });
 
