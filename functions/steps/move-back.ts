@@ -1,6 +1,6 @@
 /** delete-cluster: a self-managed cluster's CAPI objects go back to the management cluster before deletion. */
 import { moveBack } from '../../shared/capi/mover.ts';
-import { workspaceNamespace } from '../../shared/capi/access.ts';
+import { workspaceNamespace } from '../../shared/capi/render.ts';
 import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
 import { awsStepDeps } from './deps.ts';
 

@@ -4,7 +4,7 @@
  * step converges instead of duplicating anything.
  */
 import { move } from '../../shared/capi/mover.ts';
-import { workspaceNamespace } from '../../shared/capi/access.ts';
+import { workspaceNamespace } from '../../shared/capi/render.ts';
 import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
 import { awsStepDeps } from './deps.ts';
 

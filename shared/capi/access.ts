@@ -10,6 +10,7 @@ import type { KubeClient, KubeClientOptions } from './client.ts';
 import { createKubeClient } from './client.ts';
 import { KUBECONFIG_SECRET_KEY, kubeconfigFromText, kubeconfigSecretName } from './connect.ts';
 import { KubeconfigNotFoundError } from './errors.ts';
+import { workspaceNamespace } from './render.ts';
 import type { KubeObject } from './types.ts';
 
 export const ACCESS_NAMESPACE = 'slipway-system';
@@ -22,11 +23,6 @@ export interface AccessSubject {
 
 interface SecretObject extends KubeObject {
   data?: Record<string, string>;
-}
-
-/** Kubernetes namespace of a workspace's CAPI objects. */
-export function workspaceNamespace(workspaceId: string): string {
-  return `slipway-${workspaceId}`;
 }
 
 export function accessSecretName(c: AccessSubject): string {

@@ -1,8 +1,9 @@
 /** CAPI references shared by the steps: where a Slipway cluster's CAPI objects are and how to reach them. */
-import { connectAccess, workspaceNamespace } from '../capi/access.ts';
+import { workspaceNamespace } from '../capi/render.ts';
 import type { KubeClient } from '../capi/client.ts';
 import type { KubeObject, ObjectRef } from '../capi/types.ts';
-import type { Cluster } from '../domain/schemas.ts';
+import type { Cluster, ClusterPlanRevision, NetworkPlan } from '../domain/schemas.ts';
+import type { InfrastructureProvider, TopologyInput } from '../capi/render.ts';
 import type { StepDeps } from './runtime.ts';
 
 export const CAPI_CORE = 'cluster.x-k8s.io/v1beta2';
@@ -29,4 +30,36 @@ export async function machinesOf(client: KubeClient, cluster: Pick<Cluster, 'wor
   });
 }
 
-export { connectAccess, workspaceNamespace };
+export class MissingReferenceError extends Error {
+  override readonly name = 'MissingReferenceError';
+}
+
+/** The plan revision and network plan the cluster was built from (both must still exist). */
+export async function blueprintOf(deps: StepDeps, cluster: Cluster): Promise<{ plan: ClusterPlanRevision; network: NetworkPlan }> {
+  const plan = await deps.stores.clusterPlans.getRevision(cluster.plan.id, cluster.plan.revision);
+  if (!plan) throw new MissingReferenceError(`cluster plan ${cluster.plan.id} revision ${cluster.plan.revision} no longer exists`);
+  const network = await deps.stores.networkPlans.get(plan.networkPlanId);
+  if (!network) throw new MissingReferenceError(`network plan ${plan.networkPlanId} no longer exists`);
+  return { plan, network };
+}
+
+/** The topology input for the cluster's current desired spec (version and class from the record). */
+export function topologyOf(cluster: Cluster, network: NetworkPlan): TopologyInput {
+  return { cluster, plan: { clusterClass: cluster.clusterClass, kubernetesVersion: cluster.kubernetesVersion }, network };
+}
+
+/** Which infrastructure provider the cluster's cloud access stands for. */
+export async function infrastructureOf(deps: StepDeps, cluster: Cluster): Promise<InfrastructureProvider> {
+  const access = await deps.stores.cloudAccesses.get(cluster.cloudAccessId);
+  if (!access) throw new MissingReferenceError(`cloud access ${cluster.cloudAccessId} no longer exists`);
+  return access.provider;
+}
+
+export function workerCount(cluster: Pick<Cluster, 'nodePools'>): number {
+  return cluster.nodePools.reduce((n, p) => n + p.desired, 0);
+}
+
+/** Applies objects in order (server-side apply, Slipway owns them). */
+export async function applyAll(client: KubeClient, objects: readonly KubeObject[]): Promise<void> {
+  for (const obj of objects) await client.apply(obj, { force: true });
+}
