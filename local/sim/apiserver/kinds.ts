@@ -74,6 +74,8 @@ export const KINDS: readonly KindInfo[] = [
   cr(CAPI, 'v1beta2', 'MachineDeployment', { shortNames: ['md'], provider: 'cluster-api' }),
   cr(CAPI, 'v1beta2', 'MachineSet', { shortNames: ['ms'], provider: 'cluster-api' }),
   cr(CAPI, 'v1beta2', 'Machine', { shortNames: ['ma'], provider: 'cluster-api' }),
+  cr(CAPI, 'v1beta2', 'MachinePool', { shortNames: ['mp'], provider: 'cluster-api' }),
+  cr(CAPI, 'v1beta2', 'MachineHealthCheck', { shortNames: ['mhc'], provider: 'cluster-api' }),
   // Kubeadm control plane and bootstrap providers
   cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlane', { shortNames: ['kcp'], provider: 'control-plane-kubeadm' }),
   cr(`controlplane.${CAPI}`, 'v1beta2', 'KubeadmControlPlaneTemplate', { statusSubresource: false, provider: 'control-plane-kubeadm' }),
