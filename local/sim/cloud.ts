@@ -77,6 +77,7 @@ export class SimCloud {
   #failGlobal = 0;
   readonly #failByCluster = new Map<string, number>();
   #extraBootMs = 0;
+  readonly #extraBootByCluster = new Map<string, number>();
   #launched = 0;
   #claimChecker: ClaimChecker = () => true;
   #ipCounter = 10;
@@ -102,9 +103,10 @@ export class SimCloud {
     else this.#failByCluster.set(clusterKey, (this.#failByCluster.get(clusterKey) ?? 0) + count);
   }
 
-  /** Fault: every boot takes this much longer. */
-  setExtraBootDelay(ms: number): void {
-    this.#extraBootMs = Math.max(0, ms);
+  /** Fault: every boot (of one Cluster identity `namespace/name`, or all) takes this much longer. */
+  setExtraBootDelay(ms: number, clusterKey?: string): void {
+    if (clusterKey === undefined) this.#extraBootMs = Math.max(0, ms);
+    else this.#extraBootByCluster.set(clusterKey, Math.max(0, ms));
   }
 
   runInstance(request: LaunchRequest): Instance {
@@ -140,7 +142,8 @@ export class SimCloud {
     }
     ids.add(instance.providerID);
     this.#launched++;
-    this.#later(this.#timing.instanceBootMs + this.#extraBootMs, () => {
+    const extra = this.#extraBootByCluster.get(request.clusterKey) ?? this.#extraBootMs;
+    this.#later(this.#timing.instanceBootMs + extra, () => {
       if (instance.state !== 'pending') return;
       instance.state = 'running';
       instance.runningAt = Date.now();

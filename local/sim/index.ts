@@ -10,6 +10,14 @@
  *
  * Workload clusters are reached through their `<cluster>-kubeconfig` Secret (key `value`), whose server is
  * `<url>/clusters/<namespace>--<cluster>` with a bearer token for user `<cluster>-admin`.
+ *
+ * Behaviour worth knowing (details in controllers/): Nodes stay NotReady until a CNI DaemonSet exists in the
+ * workload's kube-system (`k8s-app` ∈ cilium, calico-node, aws-node, kube-flannel, antrea-agent, weave-net, or
+ * annotation `sim.slipway.dev/cni: "true"`); controller Deployments become Available only on a schedulable
+ * Ready node (control-plane nodes are tainted); a virtual cluster's CAPI controllers run only once the
+ * providers' inventory objects and Available Deployments exist there (topology also needs
+ * `ClusterTopology=true` in the core Deployment's feature gates); after a `clusterctl move` the target adopts
+ * the running instances by provider id, and `counters()[vc].instances` reports duplicated and leaked ones.
  */
 import type { Kubeconfig } from './apiserver/kubeconfig.ts';
 import { simKubeconfig as kubeconfigFor, simKubeconfigText as kubeconfigText } from './controllers/kubeconfig.ts';
@@ -56,8 +64,8 @@ export interface SimulatorCounters extends ClusterCounters {
 export interface SimulatorFaults {
   /** The next `count` machine launches fail (for one Cluster `namespace/name`, or any cluster). */
   failNextMachines(count: number, cluster?: string | { namespace: string; name: string }): void;
-  /** Every instance boot takes `ms` longer. */
-  bootDelay(ms: number): void;
+  /** Every instance boot (of one Cluster `namespace/name`, or all) takes `ms` longer. */
+  bootDelay(ms: number, cluster?: string | { namespace: string; name: string }): void;
   /** Every reconcile waits `ms` longer (in one virtual cluster, or all). */
   reconcileDelay(ms: number, virtualCluster?: string): void;
   /** API faults (latency, 503 rate, dropped connections) for one virtual cluster or `'*'`; undefined clears. */
@@ -129,8 +137,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const key = cluster === undefined ? undefined : typeof cluster === 'string' ? cluster : clusterKey(cluster.namespace, cluster.name);
       cloud.failNextLaunches(count, key);
     },
-    bootDelay(ms) {
-      cloud.setExtraBootDelay(ms);
+    bootDelay(ms, cluster) {
+      cloud.setExtraBootDelay(ms, cluster === undefined ? undefined : typeof cluster === 'string' ? cluster : clusterKey(cluster.namespace, cluster.name));
     },
     reconcileDelay(ms, virtualCluster) {
       manager.setReconcileDelay(ms, virtualCluster);
