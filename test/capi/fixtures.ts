@@ -241,3 +241,31 @@ export function pair(server: ApiServer, id: string): { source: VirtualCluster; t
   installClass(source.store);
   return { source, target };
 }
+
+export class CrashError extends Error {
+  override readonly name = 'CrashError';
+}
+
+/** Counts writes over both clients; the Nth write crashes the process, before or after it reached the server. */
+export function crashing(client: KubeClient, budget: { left: number; after: boolean }): KubeClient {
+  const write = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (budget.left <= 0) throw new CrashError('crashed');
+    budget.left--;
+    if (budget.left === 0 && budget.after) {
+      await fn();
+      throw new CrashError('crashed after the write landed');
+    }
+    return fn();
+  };
+  return {
+    cluster: client.cluster,
+    get: (ref) => client.get(ref),
+    list: (apiVersion, kind, opts) => client.list(apiVersion, kind, opts),
+    create: (obj) => write(() => client.create(obj)),
+    replace: (obj) => write(() => client.replace(obj)),
+    apply: (obj, opts) => write(() => client.apply(obj, opts)),
+    mergePatch: (ref, patch) => write(() => client.mergePatch(ref, patch)),
+    delete: (ref, opts) => write(() => client.delete(ref, opts)),
+    ensureNamespace: (name, labels) => write(() => client.ensureNamespace(name, labels)),
+  } as KubeClient;
+}

@@ -7,10 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, createApiServer } from '../../local/sim/apiserver/server.ts';
 import type { ClusterStore, KubeObject } from '../../local/sim/apiserver/store.ts';
-import type { KubeClient } from '../../shared/capi/client.ts';
 import { MoveBlockedError, MovePreflightError, KubeTransientError } from '../../shared/capi/errors.ts';
 import { ANNOTATION_BLOCK_MOVE, ANNOTATION_SLIPWAY_PAUSED, move, moveBack } from '../../shared/capi/mover.ts';
-import { buildCluster, CAPI, clientFor, installClass, installProviders, namesOf, objectsIn, pair } from './fixtures.ts';
+import { buildCluster, CAPI, CrashError, clientFor, crashing, installClass, installProviders, namesOf, objectsIn, pair } from './fixtures.ts';
 
 const NS = 'slipway-team-a';
 let server: ApiServer;
@@ -213,34 +212,6 @@ describe('move', () => {
 });
 
 // ── crash and resume ───────────────────────────────────────────────────────────────────────────────────────
-
-class CrashError extends Error {
-  override readonly name = 'CrashError';
-}
-
-/** Counts writes over both clients; the Nth write crashes the process, before or after it reached the server. */
-function crashing(client: KubeClient, budget: { left: number; after: boolean }): KubeClient {
-  const write = async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (budget.left <= 0) throw new CrashError('crashed');
-    budget.left--;
-    if (budget.left === 0 && budget.after) {
-      await fn();
-      throw new CrashError('crashed after the write landed');
-    }
-    return fn();
-  };
-  return {
-    cluster: client.cluster,
-    get: (ref) => client.get(ref),
-    list: (apiVersion, kind, opts) => client.list(apiVersion, kind, opts),
-    create: (obj) => write(() => client.create(obj)),
-    replace: (obj) => write(() => client.replace(obj)),
-    apply: (obj, opts) => write(() => client.apply(obj, opts)),
-    mergePatch: (ref, patch) => write(() => client.mergePatch(ref, patch)),
-    delete: (ref, opts) => write(() => client.delete(ref, opts)),
-    ensureNamespace: (name, labels) => write(() => client.ensureNamespace(name, labels)),
-  } as KubeClient;
-}
 
 describe('move after a crash', () => {
   it('counts the writes of a clean move (the crash points below cover all of them)', async () => {
