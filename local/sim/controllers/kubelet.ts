@@ -7,12 +7,14 @@
  *   `flannel`), or carries the annotation `sim.slipway.dev/cni: "true"` — then Ready after `cniReadyMs`;
  * - Deployments are Available when a pod can be scheduled: a Ready node whose NoSchedule/NoExecute taints the
  *   pod template tolerates (so a cluster with only control-plane nodes needs the control-plane toleration);
+ * - CAPI provider Deployments (label `clusterctl.cluster.x-k8s.io`) also need an Available
+ *   `cert-manager/cert-manager-webhook`: without it their webhook certificates never appear and the pods crash;
  * - DaemonSets report numberReady over the nodes whose taints they tolerate;
  * - the provider gates: which CAPI providers are installed (Provider inventory + Available Deployment).
  */
 import { API_CLUSTERCTL } from '../classes.ts';
 import type { SimContext } from './context.ts';
-import { PROVIDERS } from './providers.ts';
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_WEBHOOK, PROVIDERS } from './providers.ts';
 import type { ClusterRuntime, Key, ProviderGate, Reconciler, ReconcileResult } from './runtime.ts';
 import type { DaemonSet, Deployment, KObject, NodeObject, PodTemplate, Taint, Toleration } from './types.ts';
 import { canonicalEqual, copy, NODE_ROLE_CP, nowIso } from './util.ts';
@@ -153,7 +155,11 @@ export function deploymentReconciler(sim: SimContext): Reconciler {
       if (d === undefined) return undefined;
       const uidKey = `${d.metadata.uid}/${d.metadata.generation ?? 0}`;
       const nodes = await rt.client.list<NodeObject>('v1', 'Node');
-      const target = nodes.find((n) => schedulableOn(d.spec?.template, n, true));
+      let target = nodes.find((n) => schedulableOn(d.spec?.template, n, true));
+      if (target !== undefined && needsCertManager(d)) {
+        const webhook = await rt.client.get<Deployment>('apps/v1', 'Deployment', CERT_MANAGER_WEBHOOK, CERT_MANAGER_NAMESPACE);
+        if (!deploymentAvailable(webhook)) target = undefined;
+      }
       const replicas = d.spec?.replicas ?? 1;
       let available = false;
       let waitMs: number | undefined;
@@ -206,6 +212,15 @@ export function deploymentReconciler(sim: SimContext): Reconciler {
       return waitMs !== undefined ? { requeueAfterMs: waitMs } : undefined;
     },
   };
+}
+
+function needsCertManager(d: Deployment): boolean {
+  return d.metadata.labels?.['clusterctl.cluster.x-k8s.io'] !== undefined && d.metadata.namespace !== CERT_MANAGER_NAMESPACE;
+}
+
+export function deploymentAvailable(d: Deployment | undefined): boolean {
+  const conditions = (d?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions;
+  return conditions?.find((c) => c.type === 'Available')?.status === 'True';
 }
 
 function stripTimes(status: unknown): unknown {
@@ -270,8 +285,7 @@ export function providerGateReconciler(): Reconciler {
         const inventory = await rt.client.get(API_CLUSTERCTL, 'Provider', p.name, p.namespace);
         if (inventory === undefined) continue;
         const d = await rt.client.get<Deployment>('apps/v1', 'Deployment', p.deployment, p.namespace);
-        const conditions = (d?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions;
-        if (conditions?.find((c) => c.type === 'Available')?.status !== 'True') continue;
+        if (!deploymentAvailable(d)) continue;
         const gate = GATE_OF[p.type];
         if (gate === undefined) continue;
         open.push(gate);

@@ -5,7 +5,8 @@
  * same objects in a workload cluster to turn its controllers on.
  *
  * A virtual cluster's controllers for a provider run only when its inventory object exists and its Deployment
- * is Available (which needs a schedulable node: see the workloads controller). The topology controller also
+ * is Available (which needs a schedulable node and, as the providers' webhooks need certificates, an Available
+ * `cert-manager/cert-manager-webhook`: see kubelet.ts). The topology controller also
  * needs the ClusterTopology feature gate on the core Deployment (`--feature-gates=...ClusterTopology=true`), as
  * in CAPI where it is off by default.
  */
@@ -86,12 +87,49 @@ export interface ComponentOptions {
   tolerateControlPlane?: boolean;
   /** Include CAAPH. Default true. */
   addonHelm?: boolean;
+  /** Include cert-manager (clusterctl init installs it when missing). Default true. */
+  certManager?: boolean;
 }
 
-/** Namespaces, Deployments and Provider inventory objects, in creation order. */
+export const CERT_MANAGER_NAMESPACE = 'cert-manager';
+export const CERT_MANAGER_WEBHOOK = 'cert-manager-webhook';
+const CERT_MANAGER_VERSION = 'v1.16.2';
+
+/** cert-manager as its static manifest installs it: namespace and three Deployments. */
+export function certManagerComponents(tolerateControlPlane = true): ComponentObject[] {
+  const out: ComponentObject[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CERT_MANAGER_NAMESPACE, labels: { 'app.kubernetes.io/instance': 'cert-manager' } } },
+  ];
+  for (const [name, component] of [
+    ['cert-manager', 'controller'],
+    ['cert-manager-cainjector', 'cainjector'],
+    [CERT_MANAGER_WEBHOOK, 'webhook'],
+  ] as const) {
+    const labels = { 'app.kubernetes.io/name': component, 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': component };
+    out.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: CERT_MANAGER_NAMESPACE, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{ name: component, image: `quay.io/jetstack/cert-manager-${component}:${CERT_MANAGER_VERSION}` }],
+            tolerations: tolerateControlPlane ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] : [],
+          },
+        },
+      },
+    });
+  }
+  return out;
+}
+
+/** cert-manager, then per provider its Namespace, Deployment and Provider inventory object, in creation order. */
 export function providerComponents(options: ComponentOptions = {}): ComponentObject[] {
-  const { clusterTopology = true, tolerateControlPlane = true, addonHelm = true } = options;
-  const out: ComponentObject[] = [];
+  const { clusterTopology = true, tolerateControlPlane = true, addonHelm = true, certManager = true } = options;
+  const out: ComponentObject[] = certManager ? certManagerComponents(tolerateControlPlane) : [];
   for (const p of PROVIDERS) {
     if (p.type === 'AddonProvider' && !addonHelm) continue;
     const labels = { 'clusterctl.cluster.x-k8s.io': '', 'cluster.x-k8s.io/provider': p.name };

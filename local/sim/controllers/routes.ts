@@ -7,7 +7,7 @@
 import { API_ADDONS, API_BOOTSTRAP, API_CLUSTERCTL, API_CORE, API_CP, API_INFRA } from '../classes.ts';
 import type { Manager } from './manager.ts';
 import { clusterKey } from './naming.ts';
-import { PROVIDERS } from './providers.ts';
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_WEBHOOK, PROVIDERS } from './providers.ts';
 import type { ClusterRuntime, EventRouter, WatchEventLike } from './runtime.ts';
 import type { Cluster, KObject, Machine } from './types.ts';
 import { A_PAUSED, L_CLUSTER_NAME } from './util.ts';
@@ -107,6 +107,9 @@ export function standardRouters(manager: Manager): EventRouter[] {
       rt.spawn('enqueue', enqueueAll(rt, 'apps/v1', 'Deployment', 'deployment'));
       rt.spawn('enqueue', enqueueAll(rt, 'apps/v1', 'DaemonSet', 'daemonset'));
       for (const host of manager.hostsOfWorkload(rt.name)) host.runtime.enqueue('machine', { namespace: host.namespace, name: object.metadata.name });
+    } else if (object.kind === 'Deployment' && object.metadata.namespace === CERT_MANAGER_NAMESPACE && object.metadata.name === CERT_MANAGER_WEBHOOK) {
+      // Provider Deployments wait for cert-manager's webhook.
+      rt.spawn('enqueue', enqueueAll(rt, 'apps/v1', 'Deployment', 'deployment'));
     } else if (object.kind === 'DaemonSet' && object.metadata.namespace === 'kube-system') {
       rt.spawn('enqueue', enqueueAll(rt, 'v1', 'Node', 'node'));
     }

@@ -193,7 +193,7 @@ describe('clusterctl move into the workload cluster (pivot)', () => {
     for (const o of providerComponents()) await workload.objects.create(o as KubernetesObject);
     await waitFor('provider Deployments Available', async () => {
       const ds = await workload.apps.listDeploymentForAllNamespaces();
-      return ds.items.length === 5 && ds.items.every((d) => d.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True'));
+      return ds.items.length === 8 && ds.items.every((d) => d.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True'));
     });
     await waitFor('every Machine has a nodeRef', async () => (await list(mgmt, CAPI, 'Machine', NS)).every((m) => m.status?.nodeRef !== undefined));
     launchedBeforeMove = sim.cloud.totalLaunched;

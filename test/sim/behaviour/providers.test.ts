@@ -4,6 +4,7 @@
  */
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certManagerComponents } from '../../../local/sim/controllers/providers.ts';
 import { providerComponents, type Simulator, startSimulator } from '../../../local/sim/index.ts';
 import {
   type Clients,
@@ -56,9 +57,9 @@ describe('providers in a workload cluster', () => {
     expect(c.status).toBeUndefined();
   });
 
-  it('keeps provider Deployments unavailable on control-plane-only nodes without the toleration', async () => {
-    // Act
-    for (const o of providerComponents({ tolerateControlPlane: false, clusterTopology: false })) await workload.objects.create(o as KubernetesObject);
+  it('keeps provider Deployments unavailable without cert-manager, even when schedulable', async () => {
+    // Act: providers tolerate the control-plane taint, but clusterctl's cert-manager is left out
+    for (const o of providerComponents({ certManager: false, clusterTopology: false })) await workload.objects.create(o as KubernetesObject);
     await sleep(300);
     // Assess
     const deployments = (await workload.apps.listDeploymentForAllNamespaces()).items;
@@ -66,6 +67,16 @@ describe('providers in a workload cluster', () => {
     expect(deployments.filter(available)).toEqual([]);
     expect(deployments[0]?.status?.conditions?.find((c) => c.type === 'Available')).toMatchObject({ status: 'False', reason: 'MinimumReplicasUnavailable' });
     expect((await getCluster(workload, 'inner', 'nested')).status).toBeUndefined();
+  });
+
+  it('keeps cert-manager unavailable on control-plane-only nodes without the toleration', async () => {
+    // Act
+    for (const o of certManagerComponents(false)) await workload.objects.create(o as KubernetesObject);
+    await sleep(300);
+    // Assess
+    const deployments = (await workload.apps.listNamespacedDeployment({ namespace: 'cert-manager' })).items;
+    expect(deployments).toHaveLength(3);
+    expect(deployments.filter(available)).toEqual([]);
   });
 
   it('switches the controllers on once a worker node makes the Deployments Available, topology only with its feature gate', async () => {
