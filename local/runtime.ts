@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { buildApiHandlers } from '../functions/api/registry.ts';
+import { buildClusterStepHandlers } from '../functions/steps/registry.ts';
+import type { KubeClient } from '../shared/capi/client.ts';
+import { connectKubeconfig } from '../shared/capi/connect.ts';
+import type { StepDeps, WaitPolicy } from '../shared/steps/runtime.ts';
 import { loadPriceCatalog } from '../shared/policy/cost.ts';
 import { createDynamoStores } from '../shared/store/dynamo/index.ts';
 import { listAll } from '../shared/store/paging.ts';
@@ -22,6 +26,9 @@ import { lambdaContext } from './http/lambda-context.ts';
 import { type AccessLogEntry, type LocalApiServer, startLocalApiServer } from './http/server.ts';
 import { LocalIssuer } from './issuer.ts';
 import { type SeedResult, seedDemo } from './seed.ts';
+import { LocalEventBus } from './eventbus.ts';
+import { type ProfileName, type Simulator, startSimulator } from './sim/index.ts';
+import { localStepDeps } from './step-deps.ts';
 import { LocalWorkflowStarter, type StateTransition, type TaskHandler } from './stepfunctions.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,8 +50,17 @@ export interface LocalRuntimeOptions {
   dynamoPort?: number;
   tableName?: string;
   adminGroup?: string;
-  /** Step handlers by step name (`begin-provisioning` for `${StepBeginProvisioningArn}`). */
-  steps?: Readonly<Record<string, StepLambda>>;
+  /**
+   * Extra or replacement step handlers by step name (`begin-provisioning` for `${StepBeginProvisioningArn}`);
+   * the cluster workflows' own steps are always bound.
+   */
+  steps?: Readonly<Record<string, StepLambda>> | ((deps: StepDeps) => Readonly<Record<string, StepLambda>>);
+  /** A real management cluster (kind + CAPD, or any CAPI cluster); default: the CAPI simulator. */
+  management?: { kubeconfigFile: string; context?: string };
+  /** The simulator's settings when no real management cluster is given. */
+  simulator?: { profile?: ProfileName; timeFactor?: number; port?: number; tls?: boolean; seed?: number };
+  /** Polling of the steps (defaults: shared/steps/runtime.ts DEFAULT_WAITS). */
+  waits?: Partial<WaitPolicy>;
   /** Scales the workflows' Waits and Retry intervals (local/stepfunctions.ts). Default 1. */
   timeFactor?: number;
   /** Create the demo setup on the first start of this data dir. */
@@ -64,6 +80,11 @@ export interface LocalRuntime {
   stores: Stores;
   workflows: LocalWorkflowStarter;
   issuer: LocalIssuer;
+  /** The local EventBridge: every Slipway event lands here. */
+  events: LocalEventBus;
+  /** The CAPI simulator, unless a real management cluster was given. */
+  simulator: Simulator | null;
+  management: KubeClient;
   /** What the first start seeded; null on later starts or without `seed`. */
   seeded: SeedResult | null;
   /** Cluster operations found in flight at start and started again. */
@@ -103,7 +124,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     const seeded = options.seed ? await seedOnFirstStart(dbPath, stores, clock) : null;
 
-    const workflows = await localWorkflows({ tableName, steps: options.steps ?? {}, timeFactor: options.timeFactor ?? 1, onTransition: options.onTransition });
+    const events = new LocalEventBus();
+    let simulator: Simulator | null = null;
+    let management: KubeClient;
+    if (options.management) {
+      management = await connectKubeconfig(
+        { file: options.management.kubeconfigFile, ...(options.management.context === undefined ? {} : { context: options.management.context }) },
+        { cluster: 'management' },
+      );
+    } else {
+      const sim = options.simulator ?? {};
+      simulator = await startSimulator({
+        profile: sim.profile ?? 'realistic',
+        ...(sim.timeFactor === undefined ? {} : { timeFactor: sim.timeFactor }),
+        ...(sim.port === undefined ? {} : { port: sim.port }),
+        ...(sim.seed === undefined ? {} : { seed: sim.seed }),
+        tls: sim.tls ?? false,
+      });
+      const started = simulator;
+      cleanups.push(() => started.stop());
+      management = await connectKubeconfig({ object: simulator.managementKubeconfig() }, { cluster: 'management' });
+    }
+    const stepDeps = localStepDeps({ stores, events, management, clock, ...(options.waits === undefined ? {} : { waits: options.waits }) });
+    const extraSteps = typeof options.steps === 'function' ? options.steps(stepDeps) : (options.steps ?? {});
+    const steps: Record<string, StepLambda> = { ...buildClusterStepHandlers(() => stepDeps), ...extraSteps };
+
+    const workflows = await localWorkflows({ tableName, steps, timeFactor: options.timeFactor ?? 1, onTransition: options.onTransition });
     cleanups.push(() => workflows.stopAll());
 
     const deps: ApiDeps = {
@@ -136,6 +182,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       stores,
       workflows,
       issuer,
+      events,
+      simulator,
+      management,
       seeded,
       resumed,
       notResumed,
