@@ -215,5 +215,5 @@ function installManagement(store: import('./apiserver/store.ts').ClusterStore): 
 export type { Faults } from './apiserver/server.ts';
 export type { Kubeconfig } from './apiserver/kubeconfig.ts';
 export { CLUSTER_CLASS_NAMES, CLUSTER_CLASS_NAMESPACE, DEFAULT_WORKER_CLASS } from './classes.ts';
-export { providerComponents } from './controllers/providers.ts';
+export { certManagerComponents, PROVIDERS, providerComponents } from './controllers/providers.ts';
 export type { ProfileName, Timing } from './timing.ts';
