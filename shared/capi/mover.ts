@@ -564,6 +564,18 @@ async function sharedClassInTarget(target: KubeClient, cluster: KubeObject): Pro
 
 // ── create in the target ───────────────────────────────────────────────────────────────────────────────────
 
+const uidIndex = new WeakMap<Map<string, Node>, Map<string, string>>();
+
+/** Source uid → graph key (built once per graph). */
+function keyByUid(graph: Map<string, Node>): Map<string, string> {
+  let index = uidIndex.get(graph);
+  if (index === undefined) {
+    index = new Map([...graph.values()].map((n) => [n.obj.metadata.uid ?? '', n.key]));
+    uidIndex.set(graph, index);
+  }
+  return index;
+}
+
 /** The source object as a new object: no server-owned fields, no status, owner references to the target's uids. */
 function targetCopy(node: Node, graph: Map<string, Node>, targetUids: Map<string, string>): KubeObject {
   const { obj } = node;
@@ -582,8 +594,7 @@ function targetCopy(node: Node, graph: Map<string, Node>, targetUids: Map<string
   const { status: _status, metadata: _m, ...rest } = obj;
   const owners: OwnerReference[] = [];
   for (const ref of ownerReferences ?? []) {
-    const ownerNode = [...graph.values()].find((n) => n.obj.metadata.uid === ref.uid);
-    const ownerKey = ownerNode?.key ?? refKey(ref, obj.metadata.namespace);
+    const ownerKey = keyByUid(graph).get(ref.uid) ?? refKey(ref, obj.metadata.namespace);
     const uid = targetUids.get(ownerKey);
     // An owner that is not in the target would make its garbage collector delete the copy: drop the reference.
     if (uid === undefined) continue;
@@ -646,23 +657,24 @@ async function createInTarget(
 
 // ── delete from the source ─────────────────────────────────────────────────────────────────────────────────
 
-/** clusterctl's sequence: mark delete-for-move, delete, drop finalizers. Returns false when it was already gone. */
+/**
+ * clusterctl's sequence: mark delete-for-move, delete, drop finalizers. Returns false when it was already gone.
+ * Works from the discovered object (the cluster is paused, so it does not change): no extra read per object.
+ */
 async function deleteFromSource(source: KubeClient, obj: KubeObject): Promise<boolean> {
   const ref = refOf(obj);
-  const current = await source.get(ref);
-  if (current === null) return false;
-  const hasFinalizers = (current.metadata.finalizers?.length ?? 0) > 0;
   try {
     // Without finalizers the delete is immediate and no controller sees the mark: skip that write.
-    if (hasFinalizers && current.metadata.annotations?.[ANNOTATION_DELETE_FOR_MOVE] === undefined) {
+    if ((obj.metadata.finalizers?.length ?? 0) > 0 && obj.metadata.annotations?.[ANNOTATION_DELETE_FOR_MOVE] === undefined) {
       await source.mergePatch(ref, { metadata: { annotations: { [ANNOTATION_DELETE_FOR_MOVE]: '' } } });
     }
-    const outcome = current.metadata.deletionTimestamp === undefined ? await source.delete(ref) : 'pending';
+    // A terminating object (an interrupted earlier attempt) answers the delete with itself: still 'pending'.
+    const outcome = await source.delete(ref);
     if (outcome === 'pending') await source.mergePatch(ref, { metadata: { finalizers: [] } });
     return outcome !== 'absent';
   } catch (err) {
     // Gone between two of our writes: the goal is reached.
-    if (err instanceof KubeNotFoundError) return true;
+    if (err instanceof KubeNotFoundError) return false;
     throw err;
   }
 }

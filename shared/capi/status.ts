@@ -14,7 +14,7 @@ export interface WaitResult {
   /** Terminal failure: stop waiting. */
   failed?: string;
   /** What failed, to choose the error (`machine` → MachineFailedError). */
-  failedKind?: 'machine' | 'release' | 'other';
+  failedKind?: 'machine' | 'other';
 }
 
 interface ReplicaCounters {
@@ -206,22 +206,27 @@ export function providersAvailable(deployments: readonly KubeObject[], expected:
   return { done: false, message: `waiting for ${waiting.join(', ')}` };
 }
 
-/** Provision step 8: one HelmReleaseProxy per expected chart proxy, each Ready. */
+/** CAAPH's label on a HelmReleaseProxy naming its HelmChartProxy. */
+export const LABEL_HELM_CHART_PROXY = 'helmchartproxy.addons.cluster.x-k8s.io/name';
+
+/**
+ * Provision step 8: one HelmReleaseProxy per expected chart proxy, each `HelmReleaseReady`. A failed Helm
+ * install is reported but not terminal: CAAPH retries it (a missing namespace or CRD often resolves), and the
+ * wait is bounded by the state machine.
+ */
 export function helmReleasesReady(releases: readonly KubeObject[], expectedChartProxies: readonly string[]): WaitResult {
   const waiting: string[] = [];
   for (const proxy of expectedChartProxies) {
-    const release = releases.find((r) => r.metadata.labels?.['helmreleaseproxy.addons.cluster.x-k8s.io/name'] === proxy || ownedBy(r, 'HelmChartProxy', proxy));
+    const release = releases.find((r) => r.metadata.labels?.[LABEL_HELM_CHART_PROXY] === proxy || ownedBy(r, 'HelmChartProxy', proxy));
     if (release === undefined) {
       waiting.push(`${proxy} (no release yet)`);
       continue;
     }
     const s = statusOf<{ status?: string }>(release);
-    const readyCondition = condition(release, 'Ready') ?? condition(release, 'HelmReleaseReady');
-    if (s.status === 'failed' || /Failed$/.test(readyCondition?.status === 'False' ? (readyCondition.reason ?? '') : '')) {
-      const failed = `Helm release of ${proxy} failed${readyCondition?.message ? `: ${firstLine(readyCondition.message)}` : ''}`;
-      return { done: false, message: failed, failed, failedKind: 'release' };
-    }
-    if (readyCondition?.status !== 'True') waiting.push(`${proxy} (${s.status ?? readyCondition?.reason ?? 'pending'})`);
+    const ready = condition(release, 'HelmReleaseReady') ?? condition(release, 'Ready');
+    if (ready?.status === 'True') continue;
+    const why = s.status === 'failed' ? `failed${ready?.message ? `: ${firstLine(ready.message)}` : ''}` : (s.status ?? ready?.reason ?? 'pending');
+    waiting.push(`${proxy} (${why})`);
   }
   if (waiting.length === 0) return { done: true, message: `${expectedChartProxies.length} Helm release(s) Ready` };
   return { done: false, message: `waiting for ${waiting.join(', ')}` };

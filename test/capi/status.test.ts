@@ -103,15 +103,15 @@ describe('machines, nodes, providers, releases, deletion', () => {
     expect(providersAvailable([dep('capi-system', 'capi-controller-manager', true), dep('caaph-system', 'caaph-controller-manager', true, 0)], want).done).toBe(false);
   });
 
-  it('helmReleasesReady waits for one Ready release per chart proxy and fails on a failed release', () => {
+  it('helmReleasesReady waits for one HelmReleaseReady release per chart proxy, reporting failures while CAAPH retries', () => {
     const release = (proxy: string, status: Record<string, unknown>) =>
-      obj('HelmReleaseProxy', `${proxy}-x`, status, { metadata: { name: `${proxy}-x`, labels: { 'helmreleaseproxy.addons.cluster.x-k8s.io/name': proxy } } });
-    expect(helmReleasesReady([release('p1', { status: 'deployed', conditions: [cond('Ready', 'True')] })], ['p1']).done).toBe(true);
+      obj('HelmReleaseProxy', `${proxy}-x`, status, { metadata: { name: `${proxy}-x`, labels: { 'helmchartproxy.addons.cluster.x-k8s.io/name': proxy } } });
+    expect(helmReleasesReady([release('p1', { status: 'deployed', conditions: [cond('HelmReleaseReady', 'True')] })], ['p1']).done).toBe(true);
     expect(helmReleasesReady([], ['p1'])).toEqual({ done: false, message: 'waiting for p1 (no release yet)' });
-    const failed = helmReleasesReady([release('p1', { status: 'failed', conditions: [cond('Ready', 'False', 'HelmInstallOrUpgradeFailed', 'chart not found')] })], ['p1']);
-    expect(failed).toMatchObject({ failedKind: 'release', failed: 'Helm release of p1 failed: chart not found' });
-    expect(() => throwIfFailed(failed, 'wait-addons')).toThrow(CapiFailedError);
-    expect(() => throwIfFailed({ done: false, message: 'x' }, 'w')).not.toThrow();
+    const failed = helmReleasesReady([release('p1', { status: 'failed', conditions: [cond('HelmReleaseReady', 'False', 'HelmInstallOrUpgradeFailed', 'chart not found')] })], ['p1']);
+    expect(failed).toEqual({ done: false, message: 'waiting for p1 (failed: chart not found)' });
+    expect(() => throwIfFailed(failed, 'wait-addons')).not.toThrow();
+    expect(() => throwIfFailed({ done: false, message: 'x', failed: 'boom', failedKind: 'other' }, 'w')).toThrow(CapiFailedError);
   });
 
   it('clusterGone once the Cluster and every Machine are gone', () => {
