@@ -35,6 +35,8 @@ const GROUP_ACCESS: Record<RouteGroup, { table: 'none' | 'read' | 'readWrite'; s
   [RouteGroup.policies]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.workspaces]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.clusters]: { table: 'readWrite', startsWorkflows: true },
+  [RouteGroup.onboardingRules]: { table: 'readWrite', startsWorkflows: false },
+  [RouteGroup.accounts]: { table: 'read', startsWorkflows: false },
 };
 
 /** The workflows the API starts (ApiEnv names their ARNs). */

@@ -1,12 +1,11 @@
 /**
- * /v1/workspaces/{ws}/clusters — the self-service routes. A request is validated, resolved, costed and
- * checked against every applicable policy; then the cluster is recorded with its quota reserved (one
- * transaction) and its workflow started under a deterministic execution name (exactly once). If the
- * workflow cannot be started the record is discarded, so a failed request leaves nothing behind.
+ * /v1/workspaces/{ws}/clusters — the self-service routes. A new cluster goes through shared/clusters/create.ts
+ * (the path the account-vending baseline cluster takes too): validated, resolved, costed, checked against every
+ * applicable policy, recorded with its quota reserved and its workflow started exactly once, or nothing at all.
  */
-import { randomUUID } from 'node:crypto';
 import { requireMember } from '../../shared/auth/authorize.ts';
-import { checkPolicies, resolveCreate, resolveUpdate } from '../../shared/clusters/requests.ts';
+import { evaluateCreate, requestCluster } from '../../shared/clusters/create.ts';
+import { checkPolicies, resolveUpdate } from '../../shared/clusters/requests.ts';
 import { clusterExecutionName } from '../../shared/workflow/starter.ts';
 import { type Cluster, CreateClusterBody, UpdateClusterBody } from '../../shared/domain/schemas.ts';
 import { ConcurrentModificationError, ConflictError, NotFoundError, OperationInFlightError, PolicyViolationError, ValidationError } from '../../shared/errors.ts';
@@ -25,56 +24,9 @@ export const clusterRoutes: Record<string, Route<ApiDeps>> = {
     const ws = await deps.stores.workspaces.get(wsId);
     if (!ws) throw new NotFoundError(`workspace ${wsId} not found`);
 
-    const resolved = await resolveCreate(deps.stores, ws, body, deps.prices);
-    const checked = await checkPolicies(deps.stores, {
-      workspaceId: wsId,
-      planId: resolved.plan.planId,
-      kubernetesVersion: resolved.plan.kubernetesVersion,
-      region: body.region,
-      controlPlane: resolved.plan.controlPlane,
-      nodePools: resolved.nodePools,
-      ttlHours: resolved.ttlHours,
-      costEstimate: resolved.costEstimate,
-    });
-    if (dryRun) return ok({ allowed: checked.violations.length === 0, violations: checked.violations, costEstimate: resolved.costEstimate });
-    if (checked.violations.length > 0) {
-      throw new PolicyViolationError(`the request violates ${checked.violations.length} policy rule(s)`, { errors: checked.violations });
-    }
-
-    const now = deps.clock();
-    const cluster: Cluster = {
-      uid: randomUUID(),
-      workspaceId: wsId,
-      name: body.name,
-      plan: { id: resolved.plan.planId, revision: resolved.plan.revision },
-      clusterClass: resolved.plan.clusterClass,
-      computeTemplateId: body.computeTemplateId,
-      region: body.region,
-      cloudAccessId: body.cloudAccessId,
-      kubernetesVersion: resolved.plan.kubernetesVersion,
-      controlPlane: resolved.plan.controlPlane,
-      nodePools: resolved.nodePools,
-      phase: 'Requested',
-      step: null,
-      message: null,
-      conditions: [],
-      generation: 1,
-      observedGeneration: 0,
-      operation: 'provision',
-      executionId: null,
-      capiLocation: null,
-      costEstimate: resolved.costEstimate,
-      ttlHours: resolved.ttlHours,
-      expiresAt: resolved.ttlHours === null ? null : new Date(now.getTime() + resolved.ttlHours * 3_600_000).toISOString(),
-      createdAt: now.toISOString(),
-      createdBy: req.caller.principal,
-      updatedAt: now.toISOString(),
-    };
-    const stored = await deps.stores.clusters.create(cluster, checked.limits);
-    const started = await startOrCompensate(deps, stored, 'provision-cluster', async () => {
-      await deps.stores.clusters.discardCreate(wsId, stored.name, stored.uid);
-    });
-    return accepted({ ...stored, executionId: started }, clusterPath(stored));
+    if (dryRun) return ok((await evaluateCreate(deps, ws, body)).evaluation);
+    const cluster = await requestCluster(deps, { workspace: ws, body, actor: { principal: req.caller.principal } });
+    return accepted(cluster, clusterPath(cluster));
   },
 
   'GET /v1/workspaces/{ws}/clusters': async (req, deps) => {
@@ -189,7 +141,7 @@ function assertUpdatable(cluster: Cluster, generation: number | undefined, delet
 async function startOrCompensate(
   deps: ApiDeps,
   cluster: Cluster,
-  workflow: 'provision-cluster' | 'update-cluster' | 'delete-cluster',
+  workflow: 'update-cluster' | 'delete-cluster',
   compensate: (() => Promise<void>) | null,
 ): Promise<string> {
   const input = { workspaceId: cluster.workspaceId, name: cluster.name, uid: cluster.uid, generation: cluster.generation };

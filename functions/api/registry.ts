@@ -5,6 +5,7 @@
  */
 import type { ApiHandler } from '../../shared/http/api.ts';
 import { RouteGroup } from '../../shared/http/routes.ts';
+import { makeHandler as accounts } from './accounts.ts';
 import { makeHandler as cloudAccesses } from './cloud-accesses.ts';
 import { makeHandler as clusterPlans } from './cluster-plans.ts';
 import { makeHandler as clusters } from './clusters.ts';
@@ -12,6 +13,7 @@ import { makeHandler as computeTemplates } from './compute-templates.ts';
 import type { ApiDeps } from './deps.ts';
 import { makeHandler as me } from './me.ts';
 import { makeHandler as networkPlans } from './network-plans.ts';
+import { makeHandler as onboardingRules } from './onboarding-rules.ts';
 import { makeHandler as openapi } from './openapi.ts';
 import { makeHandler as packages } from './packages.ts';
 import { makeHandler as policies } from './policies.ts';
@@ -29,6 +31,8 @@ export function buildApiHandlers(deps: ApiDeps): Record<RouteGroup, ApiHandler> 
     [RouteGroup.policies]: policies(d),
     [RouteGroup.workspaces]: workspaces(d),
     [RouteGroup.clusters]: clusters(d),
+    [RouteGroup.onboardingRules]: onboardingRules(d),
+    [RouteGroup.accounts]: accounts(d),
     [RouteGroup.openapi]: openapi(d),
   };
 }

@@ -4,6 +4,7 @@
  * fails when it is stale: `npm run openapi` refreshes it).
  */
 import { z } from 'zod';
+import * as O from '../domain/onboarding.ts';
 import * as S from '../domain/schemas.ts';
 import { ROUTES, routeKey } from './routes.ts';
 
@@ -67,6 +68,21 @@ const OPS: Record<string, Op> = {
   'DELETE /v1/workspaces/{ws}/clusters/{name}': { summary: 'Delete a cluster (202)', ok: [202, S.Cluster] },
   'GET /v1/workspaces/{ws}/clusters/{name}/events': { summary: 'Phase history, oldest first', ok: [200, S.pageOf(S.HistoryRecord, 'HistoryPage')], query: page },
   'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig': { summary: 'Access to the workload cluster', ok: [200, undefined] },
+  'POST /v1/onboarding-rules': {
+    summary: 'Create an account-vending onboarding rule (tried in ascending priority; the first match onboards the account)',
+    body: O.CreateOnboardingRuleBody,
+    ok: [201, O.OnboardingRule],
+  },
+  'GET /v1/onboarding-rules': { summary: 'List onboarding rules', ok: [200, S.pageOf(O.OnboardingRule, 'OnboardingRulePage')], query: page },
+  'GET /v1/onboarding-rules/{id}': { summary: 'Get an onboarding rule', ok: [200, O.OnboardingRule] },
+  'PUT /v1/onboarding-rules/{id}': {
+    summary: 'Replace an onboarding rule (onboardings under way keep the version they started with)',
+    body: O.UpdateOnboardingRuleBody,
+    ok: [200, O.OnboardingRule],
+  },
+  'DELETE /v1/onboarding-rules/{id}': { summary: 'Delete an onboarding rule', ok: [204, undefined] },
+  'GET /v1/accounts': { summary: 'Vended AWS accounts and their onboarding (status, workspace, verification, baseline cluster)', ok: [200, S.pageOf(O.OnboardedAccount, 'OnboardedAccountPage')], query: page },
+  'GET /v1/accounts/{accountId}': { summary: 'One vended account and its onboarding', ok: [200, O.OnboardedAccount] },
 };
 
 const ERRORS: Record<string, string> = {

@@ -12,6 +12,8 @@ export const RouteGroup = {
   policies: 'policies',
   workspaces: 'workspaces',
   clusters: 'clusters',
+  onboardingRules: 'onboarding-rules',
+  accounts: 'accounts',
   openapi: 'openapi',
 } as const;
 export type RouteGroup = (typeof RouteGroup)[keyof typeof RouteGroup];
@@ -80,6 +82,15 @@ export const ROUTES: readonly RouteDef[] = [
   r('DELETE', '/v1/workspaces/{ws}/clusters/{name}', RouteGroup.clusters),
   r('GET', '/v1/workspaces/{ws}/clusters/{name}/events', RouteGroup.clusters),
   r('GET', '/v1/workspaces/{ws}/clusters/{name}/kubeconfig', RouteGroup.clusters),
+
+  r('POST', '/v1/onboarding-rules', RouteGroup.onboardingRules),
+  r('GET', '/v1/onboarding-rules', RouteGroup.onboardingRules),
+  r('GET', '/v1/onboarding-rules/{id}', RouteGroup.onboardingRules),
+  r('PUT', '/v1/onboarding-rules/{id}', RouteGroup.onboardingRules),
+  r('DELETE', '/v1/onboarding-rules/{id}', RouteGroup.onboardingRules),
+
+  r('GET', '/v1/accounts', RouteGroup.accounts),
+  r('GET', '/v1/accounts/{accountId}', RouteGroup.accounts),
 ];
 
 /** API Gateway v2 route key, e.g. `GET /v1/me`. */

@@ -17,6 +17,8 @@
  * | cluster history       | HISTORY#<cluster uid>  | <iso time>#<seq>        |                                 |                            |
  * | admin audit           | AUDIT#<yyyy-mm-dd>     | <iso time>#<random>     |                                 |                            |
  * | idempotency record    | IDEMPOTENCY#<principal>#<key> | META             |                                 |                            |
+ * | onboarding rule       | ONBOARDINGRULE         | <id>                    |                                 |                            |
+ * | onboarded account     | ACCOUNT                | <aws account id>        |                                 |                            |
  *
  * Config collections are small (admins write them) and live in one partition each so that lists are a
  * single Query. Clusters sit in their workspace's partition; the sparse `ACTIVE` index lets the runtime
@@ -76,4 +78,10 @@ export const keys = {
   auditDay: (day: string) => ({ pk: `AUDIT#${day}` }),
 
   idempotency: (principal: string, key: string) => ({ pk: `IDEMPOTENCY#${principal}#${key}`, sk: 'META' }),
+
+  onboardingRule: (id: string) => ({ pk: 'ONBOARDINGRULE', sk: id }),
+  onboardingRules: () => ({ pk: 'ONBOARDINGRULE' }),
+
+  account: (accountId: string) => ({ pk: 'ACCOUNT', sk: accountId }),
+  accounts: () => ({ pk: 'ACCOUNT' }),
 } as const;

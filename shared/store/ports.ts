@@ -19,6 +19,7 @@ import type {
   ProvisioningPolicy,
   Workspace,
 } from '../domain/schemas.ts';
+import type { OnboardedAccount, OnboardingRule } from '../domain/onboarding.ts';
 
 export interface PageRequest {
   /** 1..100, default 50. */
@@ -104,6 +105,13 @@ export interface WorkspaceStore {
   putMember(id: string, member: Member, actor: Actor): Promise<Workspace>;
   /** NotFoundError when the workspace or the member does not exist. Audited. */
   removeMember(id: string, principal: string, actor: Actor): Promise<Workspace>;
+  /**
+   * Adds a cloud access to the workspace's allowed accesses (no-op when present). NotFoundError when the
+   * workspace does not exist. Audited.
+   */
+  attachCloudAccess(id: string, cloudAccessId: string, actor: Actor): Promise<Workspace>;
+  /** Removes it again (no-op when absent). NotFoundError when the workspace does not exist. Audited. */
+  detachCloudAccess(id: string, cloudAccessId: string, actor: Actor): Promise<Workspace>;
   /** The roles the given principals hold in one workspace (one BatchGet). */
   rolesIn(id: string, principals: readonly string[]): Promise<Array<Member['role']>>;
   /** Every workspace any of the principals belongs to, with the strongest role. */
@@ -209,6 +217,34 @@ export interface IdempotencyStore {
   release(principal: string, key: string): Promise<void>;
 }
 
+export type NewOnboardingRule = Omit<OnboardingRule, 'createdAt' | 'createdBy' | 'updatedAt' | 'version'>;
+export type OnboardingRuleStore = ConfigCollection<OnboardingRule, NewOnboardingRule>;
+
+export type NewOnboardedAccount = Omit<OnboardedAccount, 'createdAt' | 'updatedAt' | 'version'>;
+/** What the onboarding steps change on an account record. */
+export type AccountPatch = Partial<
+  Pick<OnboardedAccount, 'status' | 'workspaceId' | 'verification' | 'baselineCluster' | 'changes' | 'reason' | 'failedStep'>
+>;
+
+export interface AccountStore {
+  /**
+   * Records the account as Onboarding unless a record exists (conditional put, audited): `claimed` says
+   * whether this call made it. The one place where "exactly one onboarding per account" is decided.
+   */
+  claim(account: NewOnboardedAccount, actor: Actor): Promise<{ account: OnboardedAccount; claimed: boolean }>;
+  /**
+   * Compensation when the workflow could not be started after a claim: removes the record only if it is
+   * still that execution's and still Onboarding. Idempotent.
+   */
+  discardClaim(accountId: string, executionName: string): Promise<void>;
+  get(accountId: string): Promise<OnboardedAccount | null>;
+  /** NotFoundError when missing. */
+  load(accountId: string): Promise<OnboardedAccount>;
+  list(page?: PageRequest): Promise<Page<OnboardedAccount>>;
+  /** A step's change; bumps `version`, guarded by `expectedVersion` when given. NotFoundError when missing. */
+  update(accountId: string, patch: AccountPatch, expectedVersion?: number): Promise<OnboardedAccount>;
+}
+
 /** Everything a handler may need, built once per Lambda container. */
 export interface Stores {
   cloudAccesses: CloudAccessStore;
@@ -221,4 +257,6 @@ export interface Stores {
   clusters: ClusterStore;
   audit: AuditStore;
   idempotency: IdempotencyStore;
+  onboardingRules: OnboardingRuleStore;
+  accounts: AccountStore;
 }

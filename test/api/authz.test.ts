@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../shared/http/routes.ts';
 import { type ApiHarness, startApiHarness } from '../helpers/api.ts';
-import { clusterRequest, computeTemplate, networkPlan, people, policy, seedConfig } from './fixtures.ts';
+import { clusterRequest, computeTemplate, networkPlan, onboardingRule, people, policy, seedConfig } from './fixtures.ts';
 
 type Role = 'admin' | 'owner' | 'member' | 'other' | 'none' | 'bad';
 const ROLES: Role[] = ['admin', 'owner', 'member', 'other', 'none', 'bad'];
@@ -218,6 +218,37 @@ const CASES: Case[] = [
   },
   { route: 'GET /v1/workspaces/{ws}/clusters/{name}/events', request: fixed('/v1/workspaces/team-a/clusters/dev-1/events'), expect: { admin: 404, owner: 200, member: 200, other: 404 } },
   { route: 'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig', request: fixed('/v1/workspaces/team-a/clusters/dev-1/kubeconfig'), expect: { admin: 404, owner: 409, member: 409, other: 404 } },
+  // Account vending: admins only.
+  { route: 'POST /v1/onboarding-rules', request: async (r) => ({ path: '/v1/onboarding-rules', body: { ...onboardingRule, id: `rule-${r}` } }), expect: { ...admins, admin: 201 } },
+  { route: 'GET /v1/onboarding-rules', request: fixed('/v1/onboarding-rules'), expect: { ...admins, admin: 200 } },
+  {
+    route: 'GET /v1/onboarding-rules/{id}',
+    request: async (r) => {
+      await asAdmin('POST', '/v1/onboarding-rules', { ...onboardingRule, id: `ruleg-${r}` });
+      return { path: `/v1/onboarding-rules/ruleg-${r}` };
+    },
+    expect: { ...admins, admin: 200 },
+  },
+  {
+    route: 'PUT /v1/onboarding-rules/{id}',
+    request: async (r) => {
+      await asAdmin('POST', '/v1/onboarding-rules', { ...onboardingRule, id: `rulep-${r}` });
+      const { id: _id, ...content } = onboardingRule;
+      return { path: `/v1/onboarding-rules/rulep-${r}`, body: { ...content, priority: 99 } };
+    },
+    expect: { ...admins, admin: 200 },
+  },
+  {
+    route: 'DELETE /v1/onboarding-rules/{id}',
+    request: async (r) => {
+      await asAdmin('POST', '/v1/onboarding-rules', { ...onboardingRule, id: `ruled-${r}` });
+      return { path: `/v1/onboarding-rules/ruled-${r}` };
+    },
+    expect: { ...admins, admin: 204 },
+  },
+  { route: 'GET /v1/accounts', request: fixed('/v1/accounts'), expect: { ...admins, admin: 200 } },
+  // No account has been vended in this suite: the admin gets the 404 of an unknown account, others 403.
+  { route: 'GET /v1/accounts/{accountId}', request: fixed('/v1/accounts/222233334444'), expect: { ...admins, admin: 404 } },
 ];
 
 describe('authorization matrix', () => {

@@ -99,6 +99,15 @@ export const clusterRequest = {
   ttlHours: 72,
 };
 
+export const onboardingRule = {
+  id: 'sandbox-accounts',
+  priority: 10,
+  match: { organizationalUnits: ['Sandbox'], accountName: 'team-*' },
+  access: { provider: 'aws', roleName: 'SlipwayProvisioner', externalId: 'slipway-ext-1', regions: ['eu-west-1'] },
+  workspace: { idTemplate: 'acct-{accountName}', owners: [{ fromEmail: true }], members: ['group:team-a-devs'] },
+  baseline: { name: 'baseline', plan: { id: 'standard' }, computeTemplateId: 'general', region: 'eu-west-1' },
+};
+
 /** Creates the whole fixture configuration as the admin; fails the test on any non-2xx. */
 export async function seedConfig(api: ApiHarness): Promise<void> {
   const admin = await api.token(people.admin);

@@ -7,6 +7,7 @@ import { DynamoClusterStore } from './clusters.ts';
 import { DynamoCloudAccessStore, DynamoComputeTemplateStore, DynamoNetworkPlanStore, DynamoPolicyStore } from './collections.ts';
 import type { DynamoContext } from './common.ts';
 import { DynamoIdempotencyStore } from './idempotency.ts';
+import { DynamoAccountStore, DynamoOnboardingRuleStore } from './onboarding.ts';
 import { DynamoPackageStore } from './packages.ts';
 import { DynamoWorkspaceStore } from './workspaces.ts';
 
@@ -34,8 +35,11 @@ export function createDynamoStores(options: DynamoStoresOptions): Stores {
     clusters: new DynamoClusterStore(ctx),
     audit: new DynamoAuditStore(ctx),
     idempotency: new DynamoIdempotencyStore(ctx),
+    onboardingRules: new DynamoOnboardingRuleStore(ctx),
+    accounts: new DynamoAccountStore(ctx),
   };
 }
 
 export { DynamoAuditStore, DynamoClusterPlanStore, DynamoClusterStore, DynamoIdempotencyStore, DynamoPackageStore, DynamoWorkspaceStore };
 export { DynamoCloudAccessStore, DynamoComputeTemplateStore, DynamoNetworkPlanStore, DynamoPolicyStore };
+export { DynamoAccountStore, DynamoOnboardingRuleStore };

@@ -198,6 +198,54 @@ export class DynamoWorkspaceStore implements WorkspaceStore {
     }
   }
 
+  attachCloudAccess(id: string, cloudAccessId: string, actor: Actor): Promise<Workspace> {
+    return this.changeCloudAccesses(id, cloudAccessId, actor, 'Workspace.attachCloudAccess', (ids) => (ids.includes(cloudAccessId) ? null : [...ids, cloudAccessId]));
+  }
+
+  detachCloudAccess(id: string, cloudAccessId: string, actor: Actor): Promise<Workspace> {
+    return this.changeCloudAccesses(id, cloudAccessId, actor, 'Workspace.detachCloudAccess', (ids) =>
+      ids.includes(cloudAccessId) ? ids.filter((a) => a !== cloudAccessId) : null,
+    );
+  }
+
+  /** META read, list changed (null: nothing to do), META written back guarded by version, with its audit record. */
+  private async changeCloudAccesses(
+    id: string,
+    cloudAccessId: string,
+    actor: Actor,
+    action: string,
+    change: (ids: readonly string[]) => string[] | null,
+  ): Promise<Workspace> {
+    for (let attempt = 1; ; attempt++) {
+      const meta = await this.readMeta(id);
+      if (!meta) throw notFound(id);
+      const next = change(meta.cloudAccessIds);
+      if (next === null) return toWorkspace(meta);
+      const updated: MetaRecord = { ...meta, cloudAccessIds: next, updatedAt: this.ctx.now().toISOString(), version: meta.version + 1 };
+      try {
+        await transact(this.ctx, [
+          {
+            Put: {
+              TableName: this.ctx.tableName,
+              Item: metaItem(updated),
+              ConditionExpression: 'attribute_exists(pk) AND #version = :v',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':v': meta.version },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+          auditPut(this.ctx, { actor, action, resource: `workspaces/${id}/cloud-accesses/${cloudAccessId}` }),
+        ]);
+        return toWorkspace(updated);
+      } catch (err) {
+        if (!(err instanceof TransactionCancelled)) throw err;
+        if (err.failed(0) && !err.oldItem(0)) throw notFound(id, err);
+        if (attempt >= MEMBER_UPDATE_ATTEMPTS) throw new ConcurrentModificationError(`workspace "${id}" was modified concurrently; retry`, { cause: err });
+        await backoff(attempt);
+      }
+    }
+  }
+
   async rolesIn(id: string, principals: readonly string[]): Promise<Array<Member['role']>> {
     const unique = [...new Set(principals)];
     const roles: Array<Member['role']> = [];

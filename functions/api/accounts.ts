@@ -1,0 +1,23 @@
+/** /v1/accounts — vended AWS accounts and how their onboarding went. Admins only; read-only. */
+import { requireAdmin } from '../../shared/auth/authorize.ts';
+import { AwsAccountId } from '../../shared/domain/schemas.ts';
+import { NotFoundError } from '../../shared/errors.ts';
+import { ok, pageParams, parseWith, type Route, routeGroup } from '../../shared/http/api.ts';
+import { type ApiDeps, awsApiDeps } from './deps.ts';
+
+export const accountRoutes: Record<string, Route<ApiDeps>> = {
+  'GET /v1/accounts': async (req, deps) => {
+    requireAdmin(req.caller);
+    return ok(await deps.stores.accounts.list(pageParams(req.query)));
+  },
+  'GET /v1/accounts/{accountId}': async (req, deps) => {
+    requireAdmin(req.caller);
+    const accountId = parseWith(AwsAccountId, req.params.accountId, 'accountId');
+    const account = await deps.stores.accounts.get(accountId);
+    if (!account) throw new NotFoundError(`account ${accountId} not found`);
+    return ok(account);
+  },
+};
+
+export const makeHandler = (deps: () => ApiDeps) => routeGroup(accountRoutes, deps);
+export const handler = makeHandler(awsApiDeps);
