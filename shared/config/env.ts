@@ -57,3 +57,11 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, str
   }
   return result.data;
 }
+
+/** The scheduled TTL sweeper (functions/events/expire-clusters.ts): starts delete-cluster for expired clusters. */
+export const ExpiryEnv = z.object({
+  ...Common,
+  SLIPWAY_DELETE_STATE_MACHINE_ARN: z.string().min(1),
+});
+export type ExpiryEnv = z.infer<typeof ExpiryEnv>;
+export type ExpiryEnvInput = z.input<typeof ExpiryEnv>;
