@@ -66,6 +66,29 @@ describe('topology: class rebase and refused changes', () => {
     expect(sim.counters()['stack--s-1']?.instances).toMatchObject({ running: 2, duplicated: 0 });
   });
 
+  it('takes a Cluster Stacks upgrade (class and version in one edit) through the control plane, then the workers', async () => {
+    // Act
+    await mergePatch(mgmt, await getCluster(mgmt, 'stack', 's-1'), { spec: { topology: { classRef: { name: 'sim-ferrol-1-32-v1' }, version: 'v1.32.1' } } });
+    // Assess
+    await waitFor(
+      'every machine on v1.32.1 with the 1.32 image',
+      async () => {
+        const machines = await list(mgmt, CAPI, 'Machine', 'stack');
+        const sms = await list(mgmt, INFRA, 'SimMachine', 'stack');
+        const c = await getCluster(mgmt, 'stack', 's-1');
+        return (
+          machines.length === 2 &&
+          machines.every((m) => m.spec?.version === 'v1.32.1' && m.status?.phase === 'Running') &&
+          sms.every((m) => m.spec?.image === 'sim-ferrol-1-32-v1') &&
+          isTrue(c, 'Available') &&
+          conditionOf(c, 'TopologyReconciled')?.reason === 'ReconcileSucceeded'
+        );
+      },
+      20_000,
+    );
+    expect(sim.counters()['stack--s-1']?.instances).toMatchObject({ running: 2, duplicated: 0 });
+  });
+
   it('refuses an even control-plane replica count through TopologyReconciled, without touching the control plane', async () => {
     // Act
     await mergePatch(mgmt, await getCluster(mgmt, 'stack', 's-1'), { spec: { topology: { controlPlane: { replicas: 2 } } } });
@@ -79,14 +102,14 @@ describe('topology: class rebase and refused changes', () => {
     const kcp = (await list(mgmt, 'controlplane.cluster.x-k8s.io/v1beta2', 'KubeadmControlPlane', 'stack'))[0];
     expect(kcp?.spec?.replicas).toBe(1);
     // Act: a minor-version skip is refused too
-    await mergePatch(mgmt, c, { spec: { topology: { controlPlane: { replicas: 1 }, version: 'v1.33.0' } } });
+    await mergePatch(mgmt, c, { spec: { topology: { controlPlane: { replicas: 1 }, version: 'v1.34.0' } } });
     // Assess
     const skipped = await waitFor('version skip refused', async () => {
       const cl = await getCluster(mgmt, 'stack', 's-1');
       return conditionOf(cl, 'TopologyReconciled')?.message?.includes('skipping minor versions') ? cl : undefined;
     });
     expect(conditionOf(skipped, 'TopologyReconciled')?.status).toBe('False');
-    expect((await list(mgmt, 'controlplane.cluster.x-k8s.io/v1beta2', 'KubeadmControlPlane', 'stack'))[0]?.spec?.version).toBe('v1.31.4');
+    expect((await list(mgmt, 'controlplane.cluster.x-k8s.io/v1beta2', 'KubeadmControlPlane', 'stack'))[0]?.spec?.version).toBe('v1.32.1');
   });
 });
 
