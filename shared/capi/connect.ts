@@ -9,6 +9,7 @@
  * `insecure-skip-tls-verify`. Kubeconfigs and tokens are never logged nor put in error messages.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { KubeConfig, type KubernetesObjectApi } from '@kubernetes/client-node';
 import { type EksToken, type EksTokenOptions, eksToken } from '../aws/eks-token.ts';
@@ -32,16 +33,19 @@ export async function loadKubeconfig(source: KubeconfigSource): Promise<KubeConf
     } catch (err) {
       throw new KubeconfigError(`cannot read kubeconfig file ${source.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
     }
-  } else if ('text' in source) text = source.text;
-  else text = JSON.stringify(source.object);
-  return kubeconfigFromText(text, source.context);
+    // Relative certificate/key paths in a kubeconfig file are relative to the file, as kubectl reads them.
+    return kubeconfigFromText(text, source.context, dirname(resolve(source.file)));
+  }
+  if ('text' in source) return kubeconfigFromText(source.text, source.context);
+  return kubeconfigFromText(JSON.stringify(source.object), source.context);
 }
 
 /** Parses kubeconfig text (JSON is YAML) — the error never quotes the content, which holds credentials. */
-export function kubeconfigFromText(text: string, context?: string): KubeConfig {
+export function kubeconfigFromText(text: string, context?: string, baseDir?: string): KubeConfig {
   const kc = new KubeConfig();
   try {
     kc.loadFromString(text);
+    if (baseDir !== undefined) kc.makePathsAbsolute(baseDir);
   } catch {
     // The parser's message may quote the content, which holds credentials: say what, not where.
     throw new KubeconfigError('the kubeconfig is not valid YAML/JSON or not a kubeconfig');

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, createApiServer } from '../../local/sim/apiserver/server.ts';
 import type { ClusterStore, KubeObject } from '../../local/sim/apiserver/store.ts';
-import { MoveBlockedError, MovePreflightError, KubeTransientError } from '../../shared/capi/errors.ts';
-import { ANNOTATION_BLOCK_MOVE, ANNOTATION_SLIPWAY_PAUSED, move, moveBack } from '../../shared/capi/mover.ts';
+import { KubeTransientError, MoveBlockedError, MoveError, MovePreflightError } from '../../shared/capi/errors.ts';
+import { ANNOTATION_BLOCK_MOVE, ANNOTATION_SLIPWAY_PAUSED, compareVersions, move, moveBack } from '../../shared/capi/mover.ts';
 import { buildCluster, CAPI, CrashError, clientFor, crashing, installClass, installProviders, namesOf, objectsIn, pair } from './fixtures.ts';
 
 const NS = 'slipway-team-a';
@@ -132,6 +132,18 @@ describe('move', () => {
     expect(objectsIn(env.target.store, NS)).toEqual([]);
     expect(ownerRefsResolve(env.source.store, NS)).toEqual([]);
     expect(pausedOf(clusterObj(env.source.store, 'dev-1'))).toBeUndefined();
+  });
+
+  it('fails with MoveError when the Cluster is on neither side', async () => {
+    const env = setup();
+    await expect(move(env.from, env.to, { namespace: NS, clusterName: 'ghost' })).rejects.toThrow(MoveError);
+  });
+
+  it('orders provider versions semantically', () => {
+    expect(compareVersions('v1.14.0', 'v1.9.9')).toBeGreaterThan(0);
+    expect(compareVersions('v1.14.0', 'v1.14.0')).toBe(0);
+    expect(compareVersions('v1.14.0-rc.1', 'v1.14.0')).toBeLessThan(0);
+    expect(compareVersions('v2.11.0', 'v2.11.1')).toBeLessThan(0);
   });
 
   describe('preflight', () => {
