@@ -209,4 +209,46 @@ describe('ClusterStore', () => {
     expect(nsResult.object.metadata.deletionTimestamp).toBeDefined();
     expect(store.size).toBe(0);
   });
+
+  it('merges associative lists by key in apply: two managers, two conditions, each owning its own', () => {
+    // Prepare
+    const store = withNamespace();
+    store.create(machine('m1'));
+    const cond = (type: string, status: string) => ({ ...machine('m1'), status: { conditions: [{ type, status }] } });
+    // Act
+    store.apply(cond('Ready', 'True'), { fieldManager: 'capi-machine', subresource: 'status' });
+    const both = store.apply(cond('BootstrapReady', 'True'), { fieldManager: 'capi-bootstrap', subresource: 'status' });
+    const dropped = store.apply({ ...machine('m1'), status: { conditions: [] } }, { fieldManager: 'capi-bootstrap', subresource: 'status' });
+    // Assess
+    expect((both.status as { conditions: unknown[] }).conditions).toEqual([
+      { type: 'Ready', status: 'True' },
+      { type: 'BootstrapReady', status: 'True' },
+    ]);
+    expect(JSON.stringify(both.metadata.managedFields)).toContain('k:{\\"type\\":\\"Ready\\"}');
+    expect((dropped.status as { conditions: unknown[] }).conditions).toEqual([{ type: 'Ready', status: 'True' }]);
+  });
+
+  it('reports a conflict inside an associative list item by its key', () => {
+    // Prepare
+    const store = withNamespace();
+    const cluster = (mds: { name: string; replicas: number }[]): KubeObject => ({
+      apiVersion: CAPI,
+      kind: 'Cluster',
+      metadata: { name: 'c1', namespace: 'ns1' },
+      spec: { topology: { workers: { machineDeployments: mds.map((md) => ({ class: 'default-worker', ...md })) } } },
+    });
+    store.apply(cluster([{ name: 'a', replicas: 1 }]), { fieldManager: 'slipway' });
+    store.apply(cluster([{ name: 'b', replicas: 2 }]), { fieldManager: 'autoscaler' });
+    // Act
+    let conflict: unknown;
+    try {
+      store.apply(cluster([{ name: 'a', replicas: 5 }]), { fieldManager: 'autoscaler' });
+    } catch (err) {
+      conflict = err;
+    }
+    const current = store.load({ apiVersion: CAPI, kind: 'Cluster', namespace: 'ns1', name: 'c1' });
+    // Assess
+    expect((conflict as ConflictError).message).toContain('.spec.topology.workers.machineDeployments[name="a"].replicas');
+    expect((current.spec as { topology: { workers: { machineDeployments: { name: string }[] } } }).topology.workers.machineDeployments.map((m) => m.name)).toEqual(['a', 'b']);
+  });
 });

@@ -1,8 +1,10 @@
 /**
- * Field ownership for server-side apply, tracked per manager at leaf-field granularity. Lists are treated as
- * atomic leaves (the default for custom resources without `x-kubernetes-list-type`); maps are merged by key.
- * Ownership is stored in `metadata.managedFields` in the real `FieldsV1` format (`{"f:spec":{"f:replicas":{}}}`),
- * so clients that read it see what they would see on a real cluster.
+ * Field ownership for server-side apply, tracked per manager at leaf-field granularity. Maps merge by key;
+ * lists are atomic leaves (the default for custom resources without `x-kubernetes-list-type`) unless the kind
+ * declares them associative (`listType=map`, e.g. `status.conditions` keyed by `type`), in which case their
+ * items merge and are owned by key. Ownership is stored in `metadata.managedFields` in the real `FieldsV1`
+ * format (`{"f:spec":{"f:replicas":{}}}`, `{"k:{\"type\":\"Ready\"}":{…}}`), so clients that read it see what
+ * they would see on a real cluster.
  */
 import { deepEqual, isObject, type JsonObject, type JsonValue } from './json.ts';
 
@@ -16,25 +18,75 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-/** A path is a list of map keys; paths are compared through `pathKey`. */
+/**
+ * A path is a list of segments: map keys, or list-item keys (`ITEM` + `k:{"name":"x"}`) in associative lists.
+ * Paths are compared through `pathKey`.
+ */
 export type FieldPath = readonly string[];
 const SEP = '\u0000';
+const ITEM = '\u0001';
 export const pathKey = (p: FieldPath): string => p.join(SEP);
 export const pathOf = (key: string): string[] => key.split(SEP);
 
-/** ".spec.replicas" — the way the real server names a field in conflict messages. */
+/**
+ * Associative lists of a kind: schema path (`spec.template.spec.containers[].env`, items written `[]`) → the
+ * item fields that key it. Lists not named here are atomic.
+ */
+export type ListKeys = ReadonlyMap<string, readonly string[]>;
+const NO_LIST_KEYS: ListKeys = new Map();
+
+function itemKey(item: JsonObject, keys: readonly string[]): string | undefined {
+  const key: Record<string, JsonValue> = {};
+  for (const k of keys) {
+    const v = item[k];
+    if (v === undefined || (typeof v === 'object' && v !== null)) return undefined;
+    key[k] = v;
+  }
+  return `${ITEM}k:${JSON.stringify(key)}`;
+}
+
+/** The keyed items of a list, or undefined when the list is atomic (not associative, or an item lacks a key). */
+function keyedItems(value: JsonValue | undefined, keys: readonly string[] | undefined): Map<string, JsonObject> | undefined {
+  if (keys === undefined || !Array.isArray(value)) return undefined;
+  const out = new Map<string, JsonObject>();
+  for (const item of value) {
+    if (!isObject(item)) return undefined;
+    const k = itemKey(item, keys);
+    if (k === undefined) return undefined;
+    out.set(k, item);
+  }
+  return out;
+}
+
+const child = (schemaPath: string, key: string): string => (schemaPath === '' ? key : `${schemaPath}.${key}`);
+
+/** ".spec.replicas", `.status.conditions[type="Ready"].status` — how the real server names a field in conflicts. */
 export function pathText(key: string): string {
   return pathOf(key)
-    .map((seg) => (/^[A-Za-z0-9_]+$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`))
+    .map((seg) => {
+      if (seg.startsWith(ITEM)) {
+        const fields = JSON.parse(seg.slice(ITEM.length + 2)) as Record<string, unknown>;
+        return `[${Object.entries(fields)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
+      }
+      return /^[A-Za-z0-9_]+$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`;
+    })
     .join('');
 }
 
 const TRACKED_METADATA = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
 
-function collectLeaves(value: JsonValue | undefined, prefix: string[], out: Map<string, JsonValue>): void {
+function collectLeaves(value: JsonValue | undefined, prefix: string[], schemaPath: string, keys: ListKeys, out: Map<string, JsonValue>): void {
   if (value === undefined) return;
   if (isObject(value) && Object.keys(value).length > 0) {
-    for (const [key, child] of Object.entries(value)) collectLeaves(child, [...prefix, key], out);
+    for (const [key, c] of Object.entries(value)) collectLeaves(c, [...prefix, key], child(schemaPath, key), keys, out);
+    return;
+  }
+  // An associative list is owned item by item: its items are the leaves' parents, an empty one owns nothing.
+  const items = keyedItems(value, keys.get(schemaPath));
+  if (items !== undefined) {
+    for (const [k, item] of items) collectLeaves(item, [...prefix, k], `${schemaPath}[]`, keys, out);
     return;
   }
   out.set(pathKey(prefix), value);
@@ -45,20 +97,20 @@ function collectLeaves(value: JsonValue | undefined, prefix: string[], out: Map<
  * fields (apiVersion, kind, name, uid, ...), restricted to `status` for the status subresource and excluding it
  * for the main resource when the kind has the subresource.
  */
-export function managedLeaves(obj: JsonObject, scope: 'main' | 'status' | 'all'): Map<string, JsonValue> {
+export function managedLeaves(obj: JsonObject, scope: 'main' | 'status' | 'all', keys: ListKeys = NO_LIST_KEYS): Map<string, JsonValue> {
   const out = new Map<string, JsonValue>();
   if (scope === 'status') {
-    collectLeaves(obj.status, ['status'], out);
+    collectLeaves(obj.status, ['status'], 'status', keys, out);
     return out;
   }
   for (const [key, value] of Object.entries(obj)) {
     if (key === 'apiVersion' || key === 'kind' || key === 'metadata') continue;
     if (key === 'status' && scope === 'main') continue;
-    collectLeaves(value, [key], out);
+    collectLeaves(value, [key], key, keys, out);
   }
   const meta = obj.metadata;
   if (isObject(meta)) {
-    for (const key of TRACKED_METADATA) collectLeaves(meta[key], ['metadata', key], out);
+    for (const key of TRACKED_METADATA) collectLeaves(meta[key], ['metadata', key], `metadata.${key}`, keys, out);
   }
   return out;
 }
@@ -68,13 +120,13 @@ export function toFieldsV1(paths: Iterable<string>): JsonObject {
   for (const key of paths) {
     let node = root;
     for (const seg of pathOf(key)) {
-      const f = `f:${seg}`;
-      let child = node[f];
-      if (!isObject(child)) {
-        child = {};
-        node[f] = child;
+      const f = seg.startsWith(ITEM) ? seg.slice(ITEM.length) : `f:${seg}`;
+      let next = node[f];
+      if (!isObject(next)) {
+        next = {};
+        node[f] = next;
       }
-      node = child;
+      node = next;
     }
   }
   return root;
@@ -83,9 +135,9 @@ export function toFieldsV1(paths: Iterable<string>): JsonObject {
 export function fromFieldsV1(fields: JsonObject | undefined): Set<string> {
   const out = new Set<string>();
   const walk = (node: JsonObject, prefix: string[]): void => {
-    const children = Object.entries(node).filter(([k]) => k.startsWith('f:'));
+    const children = Object.entries(node).filter(([k]) => k.startsWith('f:') || k.startsWith('k:'));
     if (children.length === 0 && prefix.length > 0) out.add(pathKey(prefix));
-    for (const [k, child] of children) if (isObject(child)) walk(child, [...prefix, k.slice(2)]);
+    for (const [k, c] of children) if (isObject(c)) walk(c, [...prefix, k.startsWith('k:') ? `${ITEM}${k}` : k.slice(2)]);
   };
   if (fields) walk(fields, []);
   return out;
@@ -96,32 +148,78 @@ function overlaps(a: string, b: string): boolean {
   return a === b || a.startsWith(b + SEP) || b.startsWith(a + SEP);
 }
 
+/** For the path of a list item's key field, the path of the item; otherwise undefined. */
+function itemPrefix(key: string): string | undefined {
+  const segs = pathOf(key);
+  const itemSeg = segs[segs.length - 2];
+  if (!itemSeg?.startsWith(ITEM)) return undefined;
+  const keyFields = Object.keys(JSON.parse(itemSeg.slice(ITEM.length + 2)) as object);
+  return keyFields.includes(segs[segs.length - 1] ?? '') ? pathKey(segs.slice(0, -1)) : undefined;
+}
+
+/** The item of a list with this `k:{…}` key. */
+function findItem(list: JsonValue[], seg: string): JsonObject | undefined {
+  const want = JSON.parse(seg.slice(ITEM.length + 2)) as Record<string, JsonValue>;
+  return list.find((item): item is JsonObject => isObject(item) && Object.entries(want).every(([k, v]) => item[k] === v));
+}
+
+function step(node: JsonValue | undefined, seg: string): JsonValue | undefined {
+  if (seg.startsWith(ITEM)) return Array.isArray(node) ? findItem(node, seg) : undefined;
+  return isObject(node) ? node[seg] : undefined;
+}
+
 function valueAt(obj: JsonValue | undefined, key: string): JsonValue | undefined {
   let node: JsonValue | undefined = obj;
-  for (const seg of pathOf(key)) {
-    if (!isObject(node)) return undefined;
-    node = node[seg];
-  }
+  for (const seg of pathOf(key)) node = step(node, seg);
   return node;
 }
 
+/** Removes a field; removing a key field of a list item removes the whole item. */
 function deleteAt(obj: JsonObject, key: string): void {
   const segs = pathOf(key);
+  let parent: JsonValue | undefined;
   let node: JsonValue | undefined = obj;
   for (const seg of segs.slice(0, -1)) {
-    if (!isObject(node)) return;
-    node = node[seg];
+    parent = node;
+    node = step(node, seg);
   }
-  if (isObject(node)) delete node[segs[segs.length - 1] ?? ''];
+  const last = segs[segs.length - 1] ?? '';
+  const itemSeg = segs[segs.length - 2];
+  if (itemSeg?.startsWith(ITEM) && Array.isArray(parent) && isObject(node)) {
+    const keyFields = Object.keys(JSON.parse(itemSeg.slice(ITEM.length + 2)) as object);
+    if (keyFields.includes(last)) {
+      parent.splice(parent.indexOf(node), 1);
+      return;
+    }
+  }
+  if (isObject(node)) delete node[last];
 }
 
-/** Deep merge for apply: maps merge member by member, everything else (scalars, lists) replaces. */
-export function applyMerge(live: JsonObject, applied: JsonObject): void {
+/**
+ * Deep merge for apply: maps merge member by member, associative lists item by item (new items appended),
+ * everything else (scalars, atomic lists) replaces.
+ */
+export function applyMerge(live: JsonObject, applied: JsonObject, keys: ListKeys = NO_LIST_KEYS, schemaPath = ''): void {
   for (const [key, value] of Object.entries(applied)) {
     if (value === undefined) continue;
     const current = live[key];
-    if (isObject(value) && isObject(current)) applyMerge(current, value);
-    else live[key] = value;
+    const path = child(schemaPath, key);
+    if (isObject(value) && isObject(current)) {
+      applyMerge(current, value, keys, path);
+      continue;
+    }
+    const listKeys = keys.get(path);
+    const appliedItems = keyedItems(value, listKeys);
+    const liveItems = keyedItems(current, listKeys);
+    if (appliedItems !== undefined && liveItems !== undefined && Array.isArray(current)) {
+      for (const [k, item] of appliedItems) {
+        const existing = liveItems.get(k);
+        if (existing !== undefined) applyMerge(existing, item, keys, `${path}[]`);
+        else current.push(item);
+      }
+      continue;
+    }
+    live[key] = value;
   }
 }
 
@@ -153,11 +251,13 @@ export function planApply(args: {
   scope: 'main' | 'status' | 'all';
   now: string;
   existing: readonly ManagedFieldsEntry[];
+  keys?: ListKeys;
 }): ApplyPlan {
   const { live, applied, manager, force, scope } = args;
+  const keys = args.keys ?? NO_LIST_KEYS;
   const sub = scope === 'status' ? 'status' : undefined;
-  const appliedLeaves = managedLeaves(applied, scope);
-  const liveLeaves = managedLeaves(live, scope);
+  const appliedLeaves = managedLeaves(applied, scope, keys);
+  const liveLeaves = managedLeaves(live, scope, keys);
   const conflicts: ApplyConflict[] = [];
   const taken = new Map<ManagedFieldsEntry, Set<string>>();
   let previous = new Set<string>();
@@ -189,10 +289,14 @@ export function planApply(args: {
   // Drop what this manager stopped applying, unless someone else still owns it.
   for (const path of previous) {
     if (appliedLeaves.has(path)) continue;
-    const ownedElsewhere = others.some(({ entry, paths }) => !taken.get(entry)?.has(path) && paths.has(path));
+    // A list item goes (through its key field) only when nobody else owns any field of it.
+    const scope = itemPrefix(path) ?? path;
+    const ownedElsewhere = others.some(({ entry, paths }) =>
+      [...paths].some((p) => !taken.get(entry)?.has(p) && (p === scope || p.startsWith(scope + SEP))),
+    );
     if (!ownedElsewhere && valueAt(live, path) !== undefined) deleteAt(live, path);
   }
-  applyMerge(live, applied);
+  applyMerge(live, applied, keys);
 
   const managedFields: ManagedFieldsEntry[] = [];
   for (const entry of args.existing) {
@@ -232,9 +336,11 @@ export function ownershipAfterUpdate(args: {
   scope: 'main' | 'status' | 'all';
   now: string;
   existing: readonly ManagedFieldsEntry[];
+  keys?: ListKeys;
 }): ManagedFieldsEntry[] {
-  const beforeLeaves = args.before ? managedLeaves(args.before, args.scope) : new Map<string, JsonValue>();
-  const afterLeaves = managedLeaves(args.after, args.scope);
+  const keys = args.keys ?? NO_LIST_KEYS;
+  const beforeLeaves = args.before ? managedLeaves(args.before, args.scope, keys) : new Map<string, JsonValue>();
+  const afterLeaves = managedLeaves(args.after, args.scope, keys);
   const changed = new Set<string>();
   for (const [path, value] of afterLeaves) if (!deepEqual(beforeLeaves.get(path), value)) changed.add(path);
   const removed = new Set<string>();

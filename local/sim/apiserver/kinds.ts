@@ -24,6 +24,39 @@ export interface KindInfo {
   readonly provider?: string;
   /** Field-selector paths this kind supports besides metadata.name and metadata.namespace. */
   readonly selectableFields?: readonly string[];
+  /**
+   * Associative lists (`listType=map`) besides the ones every kind has (LIST_KEYS_ALL): schema path, items
+   * written `[]`, → key fields. Server-side apply merges and owns their items by key; other lists are atomic.
+   */
+  readonly listKeys?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Associative lists of every kind: owner references by uid, conditions by type. */
+export const LIST_KEYS_ALL: Readonly<Record<string, readonly string[]>> = {
+  'metadata.ownerReferences': ['uid'],
+  'status.conditions': ['type'],
+};
+
+const POD_SPEC_LISTS = (prefix: string): Record<string, readonly string[]> => ({
+  [`${prefix}.containers`]: ['name'],
+  [`${prefix}.initContainers`]: ['name'],
+  [`${prefix}.containers[].env`]: ['name'],
+  [`${prefix}.initContainers[].env`]: ['name'],
+  [`${prefix}.containers[].ports`]: ['containerPort'],
+  [`${prefix}.containers[].volumeMounts`]: ['mountPath'],
+  [`${prefix}.volumes`]: ['name'],
+});
+
+const listKeyCache = new WeakMap<KindInfo, ReadonlyMap<string, readonly string[]>>();
+
+/** The associative lists of a kind, as the apply code reads them. */
+export function listKeysOf(info: KindInfo): ReadonlyMap<string, readonly string[]> {
+  let keys = listKeyCache.get(info);
+  if (keys === undefined) {
+    keys = new Map(Object.entries({ ...LIST_KEYS_ALL, ...info.listKeys }));
+    listKeyCache.set(info, keys);
+  }
+  return keys;
 }
 
 type KindSpec = Omit<KindInfo, 'singular' | 'plural'> & { plural?: string };
@@ -49,6 +82,7 @@ export const KINDS: readonly KindInfo[] = [
   k({
     group: '', versions: ['v1'], kind: 'Pod', namespaced: true, statusSubresource: true, custom: false, shortNames: ['po'],
     selectableFields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+    listKeys: POD_SPEC_LISTS('spec'),
   }),
   k({
     group: '', versions: ['v1'], kind: 'Event', namespaced: true, statusSubresource: false, custom: false, shortNames: ['ev'],
@@ -58,8 +92,8 @@ export const KINDS: readonly KindInfo[] = [
     ],
   }),
   // apps/v1
-  k({ group: 'apps', versions: ['v1'], kind: 'Deployment', namespaced: true, statusSubresource: true, custom: false, shortNames: ['deploy'] }),
-  k({ group: 'apps', versions: ['v1'], kind: 'DaemonSet', namespaced: true, statusSubresource: true, custom: false, shortNames: ['ds'] }),
+  k({ group: 'apps', versions: ['v1'], kind: 'Deployment', namespaced: true, statusSubresource: true, custom: false, shortNames: ['deploy'], listKeys: POD_SPEC_LISTS('spec.template.spec') }),
+  k({ group: 'apps', versions: ['v1'], kind: 'DaemonSet', namespaced: true, statusSubresource: true, custom: false, shortNames: ['ds'], listKeys: POD_SPEC_LISTS('spec.template.spec') }),
   // rbac.authorization.k8s.io/v1
   ...(['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'] as const).map((kind) =>
     k({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind, namespaced: !kind.startsWith('Cluster'), statusSubresource: false, custom: false }),
@@ -69,8 +103,24 @@ export const KINDS: readonly KindInfo[] = [
   // apiextensions.k8s.io/v1
   k({ group: 'apiextensions.k8s.io', versions: ['v1'], kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true, custom: false, shortNames: ['crd', 'crds'] }),
   // Cluster API core
-  cr(CAPI, 'v1beta2', 'Cluster', { shortNames: ['cl'], provider: 'cluster-api' }),
-  cr(CAPI, 'v1beta2', 'ClusterClass', { plural: 'clusterclasses', shortNames: ['cc'], provider: 'cluster-api' }),
+  cr(CAPI, 'v1beta2', 'Cluster', {
+    shortNames: ['cl'],
+    provider: 'cluster-api',
+    listKeys: {
+      'spec.topology.variables': ['name'],
+      'spec.topology.controlPlane.variables.overrides': ['name'],
+      'spec.topology.workers.machineDeployments': ['name'],
+      'spec.topology.workers.machineDeployments[].variables.overrides': ['name'],
+      'spec.topology.workers.machinePools': ['name'],
+      'spec.topology.workers.machinePools[].variables.overrides': ['name'],
+    },
+  }),
+  cr(CAPI, 'v1beta2', 'ClusterClass', {
+    plural: 'clusterclasses',
+    shortNames: ['cc'],
+    provider: 'cluster-api',
+    listKeys: { 'spec.variables': ['name'], 'spec.patches': ['name'], 'spec.workers.machineDeployments': ['class'], 'spec.workers.machinePools': ['class'] },
+  }),
   cr(CAPI, 'v1beta2', 'MachineDeployment', { shortNames: ['md'], provider: 'cluster-api' }),
   cr(CAPI, 'v1beta2', 'MachineSet', { shortNames: ['ms'], provider: 'cluster-api' }),
   cr(CAPI, 'v1beta2', 'Machine', { shortNames: ['ma'], provider: 'cluster-api' }),

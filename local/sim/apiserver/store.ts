@@ -55,7 +55,7 @@ import { type ManagedFieldsEntry, ownershipAfterUpdate, planApply } from './fiel
 import { clone, deepEqual, deepFreeze, isObject, type JsonObject } from './json.ts';
 import { crdName } from './crds.ts';
 import { applyDefaults } from './defaults.ts';
-import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry, parseApiVersion } from './kinds.ts';
+import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry, listKeysOf, parseApiVersion } from './kinds.ts';
 import { jsonPatch, mergePatch, PatchDecodeError, PatchError } from './patch.ts';
 import {
   type FieldSelector,
@@ -366,8 +366,9 @@ export class ClusterStore {
     const manager = opts.fieldManager ?? DEFAULT_MANAGER;
     meta.managedFields =
       applied === undefined
-        ? ownershipAfterUpdate({ before: undefined, after: obj as unknown as JsonObject, manager, apiVersion: obj.apiVersion, subresource: 'main', scope: 'all', now, existing: [] })
-        : planApply({ live: {}, applied, manager, force: true, apiVersion: obj.apiVersion, scope: info.statusSubresource ? 'main' : 'all', now, existing: [] }).managedFields;
+        ? ownershipAfterUpdate({ before: undefined, after: obj as unknown as JsonObject, manager, apiVersion: obj.apiVersion, subresource: 'main', scope: 'all', now, existing: [], keys: listKeysOf(info) })
+        : planApply({ live: {}, applied, manager, force: true, apiVersion: obj.apiVersion, scope: info.statusSubresource ? 'main' : 'all', now, existing: [], keys: listKeysOf(info) })
+            .managedFields;
     if (meta.managedFields.length === 0) delete meta.managedFields;
     return this.commitNew(info, obj);
   }
@@ -432,6 +433,7 @@ export class ClusterStore {
       scope: subresource === 'status' ? 'status' : info.statusSubresource ? 'main' : 'all',
       now: rfc3339(this.now()),
       existing: existing.metadata.managedFields ?? [],
+      keys: listKeysOf(info),
     });
     if (plan.conflicts.length > 0) throw ConflictError.fieldManagers(resourceId(info), existing.metadata.name, plan.conflicts);
     const next = live as unknown as KubeObject;
@@ -721,8 +723,9 @@ export class ClusterStore {
   private commitUpdate(info: KindInfo, current: KubeObject, next: KubeObject, subresource: 'main' | 'status', manager: string | undefined): KubeObject {
     let target: KubeObject;
     if (subresource === 'status') {
-      // Writes to /status change only status (and the ownership of status fields).
-      target = { ...clone(current), status: next.status };
+      // Writes to /status change only status (and the ownership of status fields). The rest of the stored
+      // object is frozen and unchanged, so a shallow copy with its own metadata is enough.
+      target = { ...current, metadata: { ...current.metadata }, status: next.status };
       if (next.status === undefined) delete target.status;
       if (manager === undefined) target.metadata.managedFields = next.metadata.managedFields;
     } else {
@@ -761,6 +764,7 @@ export class ClusterStore {
         scope,
         now: rfc3339(this.now()),
         existing: current.metadata.managedFields ?? [],
+        keys: listKeysOf(info),
       });
       if (managed.length > 0) target.metadata.managedFields = managed;
       else delete target.metadata.managedFields;

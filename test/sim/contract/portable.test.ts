@@ -515,6 +515,24 @@ describe('server-side apply', () => {
     expect(forced.data).toEqual({ shared: 'b', mine: 'x' });
   });
 
+  it('merges associative lists by key: two managers add a container each to one Deployment', async () => {
+    // Prepare
+    const name = unique('ssa-list');
+    const base = deployment(name);
+    await t.objects.patch(base, undefined, undefined, 'contract-a', undefined, PatchStrategy.ServerSideApply);
+    const sidecar = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: t.namespace },
+      spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'registry.k8s.io/pause:3.10' }] } } },
+    } as V1Deployment;
+    // Act
+    const merged = await t.objects.patch<V1Deployment>(sidecar, undefined, undefined, 'contract-b', undefined, PatchStrategy.ServerSideApply);
+    // Assess
+    expect(merged.spec?.template.spec?.containers.map((c) => c.name).sort()).toEqual(['c', 'sidecar']);
+    expect(merged.metadata?.managedFields?.map((f) => f.manager).sort()).toEqual(['contract-a', 'contract-b']);
+  });
+
   it('removes the fields a manager stops applying', async () => {
     // Prepare
     const name = unique('ssa-prune');
