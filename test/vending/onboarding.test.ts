@@ -277,6 +277,6 @@ describe('the baseline cluster goes through the policies', () => {
     const onboarded = published(t, DetailType.AccountOnboarded);
     expect(onboarded).toHaveLength(1);
     expect(onboarded[0]).toMatchObject({ accountId: ACCOUNT, workspaceId: WORKSPACE, reason: expect.stringContaining('baseline cluster not requested') });
-    expect((onboarded[0]?.violations as Array<{ code: string; policyId: string }>).map((v) => v.code)).toContain('instance_type.not_allowed');
+    expect(((onboarded[0]?.violations ?? []) as Array<{ code: string }>).map((v) => v.code)).toContain('instance_type.not_allowed');
   });
 });
