@@ -26,6 +26,7 @@ import {
   L_CONTROL_PLANE,
   L_CONTROL_PLANE_NAME,
   ownerRef,
+  ReferenceNotFoundError,
   removeFinalizer,
   writeStatus,
 } from './util.ts';
@@ -199,9 +200,9 @@ async function createMachine(sim: SimContext, rt: ClusterRuntime, kcp: KubeadmCo
   const ns = kcp.metadata.namespace ?? 'default';
   const clusterName = cluster.metadata.name;
   const infraRef = kcp.spec?.machineTemplate?.spec?.infrastructureRef;
-  if (infraRef === undefined) throw new TypeError(`KubeadmControlPlane ${ns}/${kcp.metadata.name} has no machineTemplate.spec.infrastructureRef`);
+  if (infraRef === undefined) throw new ReferenceNotFoundError(`KubeadmControlPlane ${ns}/${kcp.metadata.name} has no machineTemplate.spec.infrastructureRef`);
   const template = await client.get<Template>(`${infraRef.apiGroup}/v1beta2`, infraRef.kind, infraRef.name, ns);
-  if (template === undefined) throw new TypeError(`${infraRef.kind} ${ns}/${infraRef.name} not found`);
+  if (template === undefined) throw new ReferenceNotFoundError(`${infraRef.kind} ${ns}/${infraRef.name} not found`);
   const name = generateName(sim.rng, `${kcp.metadata.name}-`);
   const labels = {
     ...(kcp.spec?.machineTemplate?.metadata?.labels ?? {}),

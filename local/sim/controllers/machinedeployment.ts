@@ -24,6 +24,7 @@ import {
   L_MACHINE_TEMPLATE_HASH,
   L_SET_NAME,
   ownerRef,
+  ReferenceNotFoundError,
   removeFinalizer,
   writeStatus,
 } from './util.ts';
@@ -195,11 +196,11 @@ async function createMachine(sim: SimContext, rt: ClusterRuntime, ms: MachineSet
   const spec = ms.spec?.template?.spec;
   const infraRef = spec?.infrastructureRef;
   const configRef = spec?.bootstrap?.configRef;
-  if (infraRef === undefined || configRef === undefined) throw new TypeError(`MachineSet ${ns}/${ms.metadata.name} template lacks infrastructureRef or bootstrap.configRef`);
+  if (infraRef === undefined || configRef === undefined) throw new ReferenceNotFoundError(`MachineSet ${ns}/${ms.metadata.name} template lacks infrastructureRef or bootstrap.configRef`);
   const infraTemplate = await client.get<Template>(`${infraRef.apiGroup}/v1beta2`, infraRef.kind, infraRef.name, ns);
   const bootstrapTemplate = await client.get<Template>(API_BOOTSTRAP, configRef.kind, configRef.name, ns);
   if (infraTemplate === undefined || bootstrapTemplate === undefined) {
-    throw new TypeError(`MachineSet ${ns}/${ms.metadata.name}: template ${infraTemplate === undefined ? infraRef.name : configRef.name} not found`);
+    throw new ReferenceNotFoundError(`MachineSet ${ns}/${ms.metadata.name}: template ${infraTemplate === undefined ? infraRef.name : configRef.name} not found`);
   }
   const name = generateName(sim.rng, `${ms.metadata.name}-`);
   const labels = { ...(ms.spec?.template?.metadata?.labels ?? {}), [L_CLUSTER_NAME]: clusterName, [L_SET_NAME]: ms.metadata.name };

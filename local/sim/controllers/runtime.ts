@@ -163,7 +163,8 @@ export class ClusterRuntime {
       this.#failures.set(id, n);
       const code = (err as { code?: unknown }).code;
       // Conflicts (stale resourceVersion) and races with deletions are normal for controllers: retry soon.
-      if (code !== 409 && code !== 404) this.#hooks.onError(this, r.name, key, err);
+      // Others are logged on the first failure and then every 20th, so a persistent problem is visible, not noisy.
+      if (code !== 409 && code !== 404 && (n === 1 || n % 20 === 0)) this.#hooks.onError(this, r.name, key, err);
       requeue = Math.min(5 * 2 ** Math.min(n, 8), 2_000);
     } finally {
       this.#inFlight.delete(id);

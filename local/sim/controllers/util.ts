@@ -27,6 +27,11 @@ export const FIN_TOPOLOGY = 'topology.cluster.x-k8s.io';
 export const FIN_HRP = 'helmreleaseproxy.addons.cluster.x-k8s.io';
 export const FIN_HCP = 'helmchartproxy.addons.cluster.x-k8s.io';
 
+/** A controller needs an object (template, owner uid) that is not there (yet); retried with backoff. */
+export class ReferenceNotFoundError extends Error {
+  override name = 'ReferenceNotFoundError';
+}
+
 export function nowIso(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -74,7 +79,7 @@ export function mirror(source: Condition | undefined, type: string): Omit<Condit
 }
 
 export function ownerRef(owner: KObject, controller: boolean): OwnerReference {
-  if (owner.metadata.uid === undefined) throw new TypeError(`owner ${owner.kind}/${owner.metadata.name} has no uid`);
+  if (owner.metadata.uid === undefined) throw new ReferenceNotFoundError(`owner ${owner.kind}/${owner.metadata.name} has no uid`);
   return {
     apiVersion: owner.apiVersion,
     kind: owner.kind,

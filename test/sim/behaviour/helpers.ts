@@ -126,7 +126,7 @@ export async function mergePatch<T extends KubernetesObject>(c: Clients, obj: T,
 export async function workloadClients(mgmt: Clients, namespace: string, cluster: string): Promise<Clients> {
   const secret = await mgmt.core.readNamespacedSecret({ name: `${cluster}-kubeconfig`, namespace });
   const value = secret.data?.value;
-  if (value === undefined) throw new Error(`secret ${cluster}-kubeconfig has no value`);
+  if (value === undefined) throw new WaitTimeoutError(`secret ${cluster}-kubeconfig has no value`);
   return clientsFor(Buffer.from(value, 'base64').toString('utf8'));
 }
 
