@@ -2,9 +2,12 @@
  * `npm start`: Slipway on this machine. Starts the local runtime (DynamoDB Local, workflows, API), seeds
  * the demo on the first start, and prints two dev tokens and a first curl command. Configuration from the
  * environment: PORT (8080), HOST (127.0.0.1), SLIPWAY_DATA_DIR (.slipway), SLIPWAY_ADMIN_GROUP
- * (slipway-admins), SLIPWAY_TIME_FACTOR (1: workflow waits at real speed).
+ * (slipway-admins), SLIPWAY_TIME_FACTOR (0.1: workflow waits at a tenth of real time), SIM_PORT (6550, the
+ * CAPI simulator; 0 picks a free one), SLIPWAY_SIM_PROFILE (realistic | fast), SLIPWAY_MANAGEMENT_KUBECONFIG
+ * (a real management cluster instead of the simulator, e.g. kind + CAPD).
  */
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { JavaNotFoundError, PortInUseError as DynamoPortInUseError } from '../local/dynamodb.ts';
 import { PortInUseError } from '../local/http/server.ts';
 import { IssuerKeyError } from '../local/issuer.ts';
@@ -28,7 +31,11 @@ function numberFromEnv(name: string, fallback: number, valid: (n: number) => boo
 
 async function main(): Promise<void> {
   const port = numberFromEnv('PORT', 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536);
-  const timeFactor = numberFromEnv('SLIPWAY_TIME_FACTOR', 1, (n) => Number.isFinite(n) && n >= 0);
+  const timeFactor = numberFromEnv('SLIPWAY_TIME_FACTOR', 0.1, (n) => Number.isFinite(n) && n >= 0);
+  const simPort = numberFromEnv('SIM_PORT', 6550, (n) => Number.isInteger(n) && n >= 0 && n < 65536);
+  const profile = process.env.SLIPWAY_SIM_PROFILE || 'realistic';
+  if (profile !== 'realistic' && profile !== 'fast') throw new ConfigError(`SLIPWAY_SIM_PROFILE=${profile} is not valid (realistic | fast)`);
+  const managementKubeconfig = process.env.SLIPWAY_MANAGEMENT_KUBECONFIG;
   const adminGroup = process.env.SLIPWAY_ADMIN_GROUP || 'slipway-admins';
   const dataDir = resolve(process.env.SLIPWAY_DATA_DIR || '.slipway');
 
@@ -39,6 +46,8 @@ async function main(): Promise<void> {
     adminGroup,
     timeFactor,
     seed: true,
+    // kubectl sends bearer tokens over TLS only: the simulator serves HTTPS so it can be looked at.
+    ...(managementKubeconfig ? { management: { kubeconfigFile: resolve(managementKubeconfig) } } : { simulator: { profile, port: simPort, tls: true } }),
     // The handlers log their own requests; show the ones the gateway answered without them (401, 404…).
     onRequest: (e) => {
       if (e.answeredBy === 'gateway') console.log(`${e.method} ${e.path} → ${e.status} (gateway) ${e.ms} ms`);
@@ -62,10 +71,20 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  await printBanner(runtime, adminGroup);
+  const kubeconfig = runtime.simulator ? await writeSimKubeconfig(runtime, dataDir) : null;
+  await printBanner(runtime, adminGroup, kubeconfig);
 }
 
-async function printBanner(runtime: LocalRuntime, adminGroup: string): Promise<void> {
+/** The management cluster's kubeconfig for kubectl; workload clusters are reached through their Secrets. */
+async function writeSimKubeconfig(runtime: LocalRuntime, dataDir: string): Promise<string> {
+  const dir = join(dataDir, 'sim');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'kubeconfig');
+  await writeFile(file, runtime.simulator?.managementKubeconfigText() ?? '', { mode: 0o600 });
+  return file;
+}
+
+async function printBanner(runtime: LocalRuntime, adminGroup: string, kubeconfig: string | null): Promise<void> {
   const admin = await runtime.issuer.issue({ sub: 'admin', email: 'admin@slipway.local', groups: [adminGroup] });
   const dev = await runtime.issuer.issue({ sub: DEMO_DEVELOPER.sub, email: 'dev@slipway.local', groups: [...DEMO_DEVELOPER.groups] });
   const lines = [
@@ -76,6 +95,9 @@ async function printBanner(runtime: LocalRuntime, adminGroup: string): Promise<v
       ? `  demo:      seeded ${runtime.seeded.created.length} item(s) (workspace "${DEMO_WORKSPACE}")`
       : '  demo:      kept from an earlier start',
     `  workflows: ${runtime.workflows.workflows.length > 0 ? runtime.workflows.workflows.join(', ') : 'none runnable yet'}`,
+    runtime.simulator
+      ? `  CAPI:      simulator at ${runtime.simulator.url} (kubectl --kubeconfig ${kubeconfig} get clusters,machines -A)`
+      : '  CAPI:      the management cluster of SLIPWAY_MANAGEMENT_KUBECONFIG',
   ];
   for (const [workflow, why] of runtime.workflows.unavailable) {
     const short = /no local handler for \d+ Task state\(s\)/.exec(why)?.[0] ?? why;
