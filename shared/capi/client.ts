@@ -85,6 +85,11 @@ export interface KubeClientOptions {
   fieldManager?: string;
   retry?: { read?: Partial<RetryPolicy>; write?: Partial<RetryPolicy> };
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called once when the server answers 401 (an expired or revoked bearer token, e.g. EKS after clock skew):
+   * it should drop cached credentials so the API source builds fresh ones; the call is then retried once.
+   */
+  reauthenticate?: () => void | Promise<void>;
 }
 
 /** Where the client-node API object comes from: fixed, or rebuilt (EKS tokens expire; see connect.ts). */
@@ -141,6 +146,7 @@ class ObjectApiKubeClient implements KubeClient {
   private readonly readRetry: RetryPolicy;
   private readonly writeRetry: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly reauthenticate: (() => void | Promise<void>) | undefined;
 
   constructor(
     private readonly api: ObjectApiSource,
@@ -151,6 +157,7 @@ class ObjectApiKubeClient implements KubeClient {
     this.readRetry = { ...DEFAULT_READ_RETRY, ...opts.retry?.read };
     this.writeRetry = { ...DEFAULT_WRITE_RETRY, ...opts.retry?.write };
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.reauthenticate = opts.reauthenticate;
   }
 
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T | null> {
@@ -239,11 +246,18 @@ class ObjectApiKubeClient implements KubeClient {
   /** Runs one API call with in-place retries of transient failures, mapping every failure to a named error. */
   private async call<R>(verb: string, ref: ObjectRef | undefined, policy: RetryPolicy, fn: (api: KubernetesObjectApi) => Promise<R>): Promise<R> {
     let delay = policy.initialMs;
+    let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn(await this.api());
       } catch (err) {
         const mapped = toKubeError(err, { verb, ref, code: 0, cluster: this.cluster });
+        if (mapped instanceof KubeApiError && mapped.code === 401 && this.reauthenticate !== undefined && !reauthenticated) {
+          reauthenticated = true;
+          attempt--;
+          await this.reauthenticate();
+          continue;
+        }
         if (!(mapped instanceof KubeTransientError) || attempt >= policy.attempts) throw mapped;
         await this.sleep(delay);
         delay *= policy.factor;

@@ -155,7 +155,11 @@ export function connectEks(opts: EksConnectOptions, clientOpts: KubeClientOption
       throw err;
     }
   };
-  return createKubeClient(source, { cluster: `eks/${opts.clusterName}`, ...clientOpts });
+  // A 401 before refresh time (clock skew, a revoked session): forget the token and try once more.
+  const reauthenticate = () => {
+    connections.delete(key);
+  };
+  return createKubeClient(source, { cluster: `eks/${opts.clusterName}`, reauthenticate, ...clientOpts });
 }
 
 /** Forgets cached EKS endpoints and tokens (tests; after a credentials change). */

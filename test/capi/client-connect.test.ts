@@ -3,13 +3,16 @@
  * errors, idempotent writes, in-place retries with backoff, kubeconfig handling (never leaking credentials),
  * the workload kubeconfig Secret, and EKS connections that re-authenticate before the token expires.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { kubeconfigText } from '../../local/sim/apiserver/kubeconfig.ts';
 import { type ApiServer, createApiServer } from '../../local/sim/apiserver/server.ts';
 import type { EksToken } from '../../shared/aws/eks-token.ts';
 import { createKubeClient } from '../../shared/capi/client.ts';
-import { clearEksCache, connectEks, connectWorkload, kubeconfigFromText, loadKubeconfig } from '../../shared/capi/connect.ts';
+import { clearEksCache, connectEks, connectKubeconfig, connectWorkload, kubeconfigFromText, loadKubeconfig } from '../../shared/capi/connect.ts';
 import {
   KubeAlreadyExistsError,
   KubeApiError,
@@ -132,6 +135,29 @@ describe('KubeClient', () => {
 });
 
 describe('connections', () => {
+  it('re-authenticates once on 401 when told how (EKS), and the retried call succeeds with the new token', async () => {
+    // Prepare
+    clearEksCache();
+    const vc = server.addCluster(`c-${++seq}`, { token: 'k8s-aws-v1.good' });
+    const tokens = ['k8s-aws-v1.revoked', 'k8s-aws-v1.good'];
+    let made = 0;
+    const clock = Date.parse('2026-11-22T00:00:00Z');
+    const eks = { send: async () => ({ cluster: { endpoint: vc.url, certificateAuthority: { data: 'Y2E=' } } }) };
+    const token = async (): Promise<EksToken> => ({
+      token: tokens[made++] ?? 'k8s-aws-v1.none',
+      issuedAt: new Date(clock),
+      expiresAt: new Date(clock + 15 * 60_000),
+      refreshAt: new Date(clock + 14 * 60_000),
+    });
+    const client = connectEks({ clusterName: 'mgmt2', region: 'eu-west-1', eks: eks as never, token, now: () => new Date(clock) });
+    // Act
+    const ns = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'default' });
+    // Assess
+    expect(ns?.metadata.name).toBe('default');
+    expect(made).toBe(2);
+    clearEksCache();
+  });
+
   it('loads kubeconfigs without echoing their content, and allows plain http only as http', async () => {
     // Prepare
     const vc = server.addCluster(`c-${++seq}`);
@@ -152,6 +178,13 @@ describe('connections', () => {
     }
     expect(() => kubeconfigFromText('{"apiVersion":"v1","kind":"Config","clusters":[],"users":[],"contexts":[]}')).toThrow('no current cluster');
     await expect(loadKubeconfig({ file: '/nonexistent/kubeconfig' })).rejects.toThrow(KubeconfigError);
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-kc-'));
+    const file = join(dir, 'config');
+    await writeFile(file, text, { mode: 0o600 });
+    const fromFile = await connectKubeconfig({ file, context: vc.name });
+    expect(await fromFile.get({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' })).not.toBeNull();
+    await expect(loadKubeconfig({ file, context: 'other' })).rejects.toThrow('no context "other"');
+    await rm(dir, { recursive: true });
     const https = kubeconfigFromText(text.replace('http://', 'https://').replace('"insecure-skip-tls-verify": true', '"insecure-skip-tls-verify": false'));
     expect(https.getCurrentCluster()?.skipTLSVerify).toBe(false);
   });
@@ -203,11 +236,11 @@ describe('connections', () => {
     const second = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'default' });
     clock += 2 * 60_000;
     const third = client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'default' });
-    // Assess: the refreshed token is used (and this server only knows the first one)
+    // Assess: the refreshed token is used (this server only knows the first one); a 401 makes one more token
     expect(first).not.toBeNull();
     expect(second).not.toBeNull();
-    await expect(third).rejects.toMatchObject({ code: 401 });
-    expect(issued).toEqual(['k8s-aws-v1.first', 'k8s-aws-v1.second']);
+    await expect(third).rejects.toMatchObject({ name: 'KubeApiError', code: 401 });
+    expect(issued).toEqual(['k8s-aws-v1.first', 'k8s-aws-v1.second', 'k8s-aws-v1.none']);
     expect(describes).toBe(1);
     clearEksCache();
   });
