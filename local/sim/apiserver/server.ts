@@ -512,9 +512,32 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     const write = (e: WatchEvent) => {
       if (!res.destroyed) res.write(`${JSON.stringify(e)}\n`);
     };
+    // With a selector, an object that starts matching arrives as ADDED and one that stops as DELETED, as from
+    // the real watch cache; `inView` holds the uids the client currently sees.
+    const filtered = labels.length > 0 || fields.length > 0;
+    const current = c.store.list({ apiVersion, kind: r.info.kind, namespace: r.namespace, labelSelector, fieldSelector });
+    const inView = new Set(current.map((o) => o.metadata.uid ?? ''));
+    const deliver = (e: WatchEvent) => {
+      if (!filtered) {
+        if (selected(e)) write(e);
+        return;
+      }
+      const uid = e.object.metadata.uid ?? '';
+      const was = inView.has(uid);
+      if (e.type === 'DELETED') {
+        if (was) write(e);
+        inView.delete(uid);
+      } else if (selected(e)) {
+        inView.add(uid);
+        write(was ? e : { type: 'ADDED', object: e.object });
+      } else if (was) {
+        inView.delete(uid);
+        write({ type: 'DELETED', object: e.object });
+      }
+    };
     const rv = query.get('resourceVersion');
     if (rv === null || rv === '' || rv === '0') {
-      for (const o of c.store.list({ apiVersion, kind: r.info.kind, namespace: r.namespace, labelSelector, fieldSelector })) write({ type: 'ADDED', object: o });
+      for (const o of current) write({ type: 'ADDED', object: o });
     } else {
       const from = Number(rv);
       const oldest = c.history.length > 0 ? Number(c.history[0]!.object.metadata.resourceVersion) : Number(c.store.resourceVersion) + 1;
@@ -524,15 +547,10 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
         return;
       }
       for (const e of c.history) {
-        if (e.object.kind === r.info.kind && e.object.apiVersion === apiVersion && Number(e.object.metadata.resourceVersion) > from && selected(e)) write(e);
+        if (e.object.kind === r.info.kind && e.object.apiVersion === apiVersion && Number(e.object.metadata.resourceVersion) > from) deliver(e);
       }
     }
-    const unsubscribe = c.store.subscribe(
-      (e) => {
-        if (selected(e)) write(e);
-      },
-      { group: r.info.group, kind: r.info.kind },
-    );
+    const unsubscribe = c.store.subscribe(deliver, { group: r.info.group, kind: r.info.kind });
     c.watches.add(res);
     const timeout = Number(query.get('timeoutSeconds') ?? 0);
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;

@@ -582,4 +582,29 @@ describe('watch', () => {
     expect(complete).toBe(true);
     expect(seen).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
   });
+
+  it('with a label selector, sends ADDED when an object starts matching and DELETED when it stops', async () => {
+    // Prepare
+    const name = unique('watch-sel');
+    const seen: string[] = [];
+    const list = await t.core.listNamespacedConfigMap({ namespace: t.namespace });
+    await t.objects.create(configMap(name));
+    const controller = await new Watch(t.kc).watch(
+      `/api/v1/namespaces/${t.namespace}/configmaps`,
+      { resourceVersion: list.metadata?.resourceVersion ?? '', labelSelector: `watched=${name}` },
+      (phase, obj: V1ConfigMap) => {
+        if (obj.metadata?.name === name) seen.push(phase);
+      },
+      () => undefined,
+    );
+    // Act
+    await t.objects.patch(configMap(name, { metadata: { name, labels: { watched: name } } }), undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    await t.objects.patch(configMap(name, { data: { a: '1' } }), undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    await t.objects.patch(configMap(name, { metadata: { name, labels: { watched: null } } } as unknown as V1ConfigMap), undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    const complete = await eventually(async () => seen.length >= 3, 10_000);
+    controller.abort();
+    // Assess
+    expect(complete).toBe(true);
+    expect(seen).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
+  });
 });
