@@ -68,7 +68,11 @@ export interface SimulatorFaults {
   bootDelay(ms: number, cluster?: string | { namespace: string; name: string }): void;
   /** Every reconcile waits `ms` longer (in one virtual cluster, or all). */
   reconcileDelay(ms: number, virtualCluster?: string): void;
-  /** API faults (latency, 503 rate, dropped connections) for one virtual cluster or `'*'`; undefined clears. */
+  /**
+   * API faults (latency, 503 rate, dropped connections) for one virtual cluster or `'*'`; undefined clears.
+   * A workload cluster whose API fails every request (errorRate 1, or dropping without a count) also fails its
+   * Cluster's RemoteConnectionProbe, so the Cluster is not Available — as CAPI reports an unreachable cluster.
+   */
   api(virtualCluster: string, faults: Faults | undefined): void;
 }
 
@@ -145,6 +149,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     api(virtualCluster, f) {
       server.setFaults(virtualCluster, f);
+      // A workload API that answers nothing fails CAPI's remote connection probe too.
+      const unreachable = f !== undefined && ((f.errorRate ?? 0) >= 1 || (f.dropAfterRequests !== undefined && f.dropCount === undefined));
+      manager.setUnreachable(virtualCluster, unreachable);
     },
   };
 

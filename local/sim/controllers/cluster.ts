@@ -129,7 +129,7 @@ export function clusterReconciler(sim: SimContext): Reconciler {
       const infraProvisioned = infra?.status?.initialization?.provisioned === true;
       const cpInitialized = kcp?.status?.initialization?.controlPlaneInitialized === true || cluster.status?.initialization?.controlPlaneInitialized === true;
       const vcName = workloadClusterName(ns, cluster.metadata.name);
-      const reachable = cpInitialized && sim.workloadCluster(vcName) !== undefined;
+      const reachable = cpInitialized && sim.workloadCluster(vcName) !== undefined && sim.reachable(vcName);
 
       const kcpConds = kcp?.status?.conditions;
       const mdAvailable = mds.every((md) => isTrue(md.status?.conditions, 'Available'));

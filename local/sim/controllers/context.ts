@@ -26,6 +26,8 @@ export interface SimContext {
   workloadCluster(name: string): WorkloadEndpoint | undefined;
   workloadClient(name: string): Client | undefined;
   removeWorkloadCluster(name: string): Promise<void>;
+  /** False while injected API faults make the virtual cluster's API unreachable (every request fails). */
+  reachable(name: string): boolean;
   /** Per-cluster "fail the next N machines" fault, consumed by the infrastructure controller. */
   log(message: string): void;
 }

@@ -52,6 +52,7 @@ export class Manager implements SimContext {
   readonly #log: (message: string) => void;
   #extraReconcileDelayMs = 0;
   readonly #perClusterDelay = new Map<string, number>();
+  readonly #unreachable = new Set<string>();
 
   constructor(options: ManagerOptions) {
     this.#server = options.server;
@@ -223,6 +224,23 @@ export class Manager implements SimContext {
     } else {
       this.#perClusterDelay.set(cluster, ms);
       this.#runtimes.get(cluster)?.setExtraReconcileDelay(ms);
+    }
+  }
+
+  reachable(name: string): boolean {
+    return !(this.#unreachable.has(name) || this.#unreachable.has('*'));
+  }
+
+  /**
+   * Records whether API faults make a virtual cluster unreachable (every request errors or is dropped), and
+   * re-probes the Clusters it serves, as CAPI's ClusterCache health check would.
+   */
+  setUnreachable(name: string, unreachable: boolean): void {
+    if (unreachable) this.#unreachable.add(name);
+    else this.#unreachable.delete(name);
+    const targets = name === '*' ? [...this.#workloadIdentity.keys()] : [name];
+    for (const vc of targets) {
+      for (const host of this.hostsOfWorkload(vc)) host.runtime.enqueue('cluster', { namespace: host.namespace, name: this.#workloadIdentity.get(vc)?.cluster ?? '' });
     }
   }
 

@@ -141,4 +141,24 @@ describe('pause, deletion and injected faults', () => {
     expect(JSON.parse(err?.body ?? '{}')).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'ServiceUnavailable', code: 503 });
     await expect(mgmt.core.listNamespace()).resolves.toBeDefined();
   });
+
+  it('reports an unreachable workload API as a failed RemoteConnectionProbe, and recovers', async () => {
+    // Prepare
+    await ensureNamespace(mgmt, 'probe');
+    await mgmt.objects.create(topologyCluster('probe', 'r-1'));
+    await waitFor('RemoteConnectionProbe True', async () => isTrue(await getCluster(mgmt, 'probe', 'r-1'), 'RemoteConnectionProbe'));
+    // Act
+    sim.faults.api('probe--r-1', { errorRate: 1 });
+    // Assess
+    const down = await waitFor('probe failed', async () => {
+      const c = await getCluster(mgmt, 'probe', 'r-1');
+      return conditionOf(c, 'RemoteConnectionProbe')?.status === 'False' ? c : undefined;
+    });
+    expect(conditionOf(down, 'RemoteConnectionProbe')?.reason).toBe('ProbeFailed');
+    expect(conditionOf(down, 'Available')?.status).toBe('False');
+    // Act: clear
+    sim.faults.api('probe--r-1', undefined);
+    // Assess
+    await waitFor('probe succeeded again', async () => isTrue(await getCluster(mgmt, 'probe', 'r-1'), 'RemoteConnectionProbe'));
+  });
 });
