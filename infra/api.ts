@@ -15,6 +15,7 @@ import { ApiEnv, type ApiEnvInput } from '../shared/config/env.ts';
 import { ROUTES, RouteGroup, type RouteDef, routeKey } from '../shared/http/routes.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
 import { pascalCase } from './asl.ts';
+import type { FunctionBundler } from './bundling.ts';
 import type { Data } from './data.ts';
 import { SlipwayFunction } from './function.ts';
 import { acknowledgeWildcard, executionsArn, executionsFinding, WILDCARD_REASONS } from './wildcards.ts';
@@ -42,8 +43,15 @@ const GROUP_ACCESS: Record<RouteGroup, { table: 'none' | 'read' | 'readWrite'; s
 /** The workflows the API starts (ApiEnv names their ARNs). */
 const API_WORKFLOWS = [WorkflowId.provisionCluster, WorkflowId.updateCluster, WorkflowId.deleteCluster] as const;
 
+export const apiEntry = (apiDir: string, group: string): string => join(apiDir, `${group}.ts`);
+
+/** Handler files of every route group. */
+export const apiEntries = (apiDir: string, routes: readonly RouteDef[] = ROUTES): string[] =>
+  [...new Set(routes.map((r) => r.group))].sort().map((g) => apiEntry(apiDir, g));
+
 export interface ApiProps {
   apiDir: string;
+  bundler: FunctionBundler;
   data: Data;
   naming: WorkflowNaming;
   adminGroup: string;
@@ -122,7 +130,8 @@ export class Api extends Construct {
     const groups = [...new Set(routes.map((r) => r.group))].sort();
     for (const group of groups) {
       const fn = new SlipwayFunction(this, pascalCase(group), {
-        entry: join(props.apiDir, `${group}.ts`),
+        entry: apiEntry(props.apiDir, group),
+        bundler: props.bundler,
         description: `Slipway API: ${group} routes`,
         envSchema: ApiEnv,
         environment,

@@ -1,20 +1,21 @@
 /**
- * SlipwayFunction: how every Slipway Lambda is built — Node 24 on arm64, one shared bundling, X-Ray, its own
- * log group with a retention, and an environment typed by the zod schema its handler parses at cold start.
+ * SlipwayFunction: how every Slipway Lambda is built — Node 24 on arm64, bundled by the shared
+ * FunctionBundler (infra/bundling.ts: why not NodejsFunction's per-function bundling), X-Ray, its own log
+ * group with a retention, and an environment typed by the zod schema its handler parses at cold start.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
-import { cdkBundling, RUNTIME_NODE_OPTIONS } from './bundling.ts';
+import { type FunctionBundler, HANDLER, RUNTIME_NODE_OPTIONS } from './bundling.ts';
 import { acknowledgeWildcard, WILDCARD_REASONS } from './wildcards.ts';
 
 export interface SlipwayFunctionProps<S extends z.ZodType<Record<string, unknown>>> {
   /** Absolute path of the handler file; it exports `handler`. */
   entry: string;
+  bundler: FunctionBundler;
   description: string;
   /** The handler's environment schema (shared/config/env.ts). */
   envSchema: S;
@@ -28,7 +29,7 @@ export interface SlipwayFunctionProps<S extends z.ZodType<Record<string, unknown
 }
 
 export class SlipwayFunction<S extends z.ZodType<Record<string, unknown>>> extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -62,15 +63,14 @@ export class SlipwayFunction<S extends z.ZodType<Record<string, unknown>>> exten
       if (v !== undefined) environment[k] = String(v);
     }
 
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
+    this.fn = new lambda.Function(this, 'Function', {
+      code: props.bundler.code(props.entry),
+      handler: HANDLER,
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(29),
-      bundling: cdkBundling(),
       environment,
       role: this.role,
       logGroup: this.logGroup,

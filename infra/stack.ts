@@ -16,7 +16,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { EventsEnv, type EventsEnvInput } from '../shared/config/env.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
-import { Api } from './api.ts';
+import { Api, apiEntries } from './api.ts';
+import { FunctionBundler } from './bundling.ts';
 import { PLACEHOLDER_ISSUER, type SlipwayConfig } from './config.ts';
 import { Data } from './data.ts';
 import { SlipwayEvents } from './events.ts';
@@ -24,7 +25,7 @@ import { SlipwayFunction } from './function.ts';
 import { ManagementCluster } from './management-cluster.ts';
 import { Monitoring } from './monitoring.ts';
 import { acknowledgeWildcard, executionsArn, executionsFinding, WILDCARD_REASONS } from './wildcards.ts';
-import { workflowNaming, Workflows } from './workflows.ts';
+import { planWorkflows, workflowNaming, Workflows } from './workflows.ts';
 
 /** Where handlers and definitions live; tests point the workflow parts at fixtures. */
 export interface SlipwayPaths {
@@ -95,6 +96,12 @@ export class SlipwayStack extends Stack {
       kubernetesGroup: config.managementClusterGroup,
     });
 
+    // Every handler is registered before the first function is created: one esbuild pass bundles them all.
+    const bundler = new FunctionBundler(REPO_ROOT);
+    const plan = planWorkflows(paths.statemachines, paths.stepHandlers);
+    const vendingEntry = join(paths.eventHandlers, `${ACCOUNT_VENDED_HANDLER}.ts`);
+    bundler.register(...apiEntries(paths.apiHandlers), ...plan.stepEntries, ...(existsSync(vendingEntry) ? [vendingEntry] : []));
+
     const naming = workflowNaming(this, this.stackName);
     this.workflows = new Workflows(this, 'Workflows', {
       statemachinesDir: paths.statemachines,
@@ -107,10 +114,12 @@ export class SlipwayStack extends Stack {
       logRetention,
       logExecutionData: config.logExecutionData,
       strict: config.strictWorkflows,
+      bundler,
     });
 
     this.api = new Api(this, 'Api', {
       apiDir: paths.apiHandlers,
+      bundler,
       data: this.data,
       naming,
       adminGroup: config.adminGroup,
@@ -121,7 +130,6 @@ export class SlipwayStack extends Stack {
       logRetention,
     });
 
-    const vendingEntry = join(paths.eventHandlers, `${ACCOUNT_VENDED_HANDLER}.ts`);
     if (existsSync(vendingEntry)) {
       const environment: EventsEnvInput = {
         SLIPWAY_TABLE_NAME: this.data.table.tableName,
@@ -130,6 +138,7 @@ export class SlipwayStack extends Stack {
       };
       const fn = new SlipwayFunction(this, 'AccountVended', {
         entry: vendingEntry,
+        bundler,
         description: 'Slipway account vending: audits the event and starts onboard-account',
         envSchema: EventsEnv,
         environment,

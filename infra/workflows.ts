@@ -4,7 +4,7 @@
  * role may invoke only the functions its own definition names.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,7 +12,16 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { StepEnv, type StepEnvInput } from '../shared/config/env.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
-import { AslConventionError, type Integration, pascalCase, readWorkflows, type Substitution, type WorkflowDefinition } from './asl.ts';
+import {
+  AslConventionError,
+  type Integration,
+  pascalCase,
+  readWorkflows,
+  stepSubstitution,
+  type Substitution,
+  type WorkflowDefinition,
+} from './asl.ts';
+import type { FunctionBundler } from './bundling.ts';
 import type { Data } from './data.ts';
 import type { SlipwayEvents } from './events.ts';
 import { SlipwayFunction } from './function.ts';
@@ -60,6 +69,40 @@ export interface WorkflowsProps {
   logExecutionData: boolean;
   /** Fail the synth, instead of skipping the workflow, when a step handler is missing. */
   strict: boolean;
+  bundler: FunctionBundler;
+}
+
+export const stepEntry = (stepsDir: string, step: string): string => join(stepsDir, `${step}.ts`);
+
+export interface WorkflowPlan {
+  /** Workflows whose every step handler exists. */
+  deployable: WorkflowDefinition[];
+  skipped: { workflow: string; file: string; missing: { entry: string; substitution: string }[] }[];
+  /** Handler files of the deployable workflows' steps. */
+  stepEntries: string[];
+  /** Handler files of every step any workflow names, present or not. */
+  referencedStepEntries: string[];
+}
+
+/** Which workflows can be deployed now, and which step handlers they need (the bundler is told up front). */
+export function planWorkflows(statemachinesDir: string, stepsDir: string): WorkflowPlan {
+  const plan: WorkflowPlan = { deployable: [], skipped: [], stepEntries: [], referencedStepEntries: [] };
+  const all = readWorkflows(statemachinesDir, Object.values(WorkflowId));
+  for (const def of all) {
+    const missing = def.steps.filter((step) => !existsSync(stepEntry(stepsDir, step)));
+    if (missing.length === 0) plan.deployable.push(def);
+    else {
+      plan.skipped.push({
+        workflow: def.id,
+        file: def.file,
+        missing: missing.map((m) => ({ entry: stepEntry(stepsDir, m), substitution: `\${${stepSubstitution(m)}}` })),
+      });
+    }
+  }
+  const entries = (defs: WorkflowDefinition[]) => [...new Set(defs.flatMap((d) => d.steps))].sort().map((s) => stepEntry(stepsDir, s));
+  plan.stepEntries = entries(plan.deployable);
+  plan.referencedStepEntries = entries(all);
+  return plan;
 }
 
 /** Step families: one shared role each (the cluster one is what the EKS access entry names). */
@@ -78,20 +121,16 @@ export class Workflows extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: WorkflowsProps) {
     super(scope, id);
-    const all = readWorkflows(props.statemachinesDir, Object.values(WorkflowId));
-    // Workflows and their step handlers land separately: a workflow whose handlers are not all there yet is
-    // left out with a warning (an error with slipway:strictWorkflows), never deployed half-wired.
-    this.definitions = [];
-    for (const def of all) {
-      const missing = def.steps.filter((step) => !existsSync(this.stepEntry(step)));
-      if (missing.length === 0) {
-        this.definitions.push(def);
-        continue;
-      }
-      const message = `${def.file} not deployed: missing step handlers ${missing.map((m) => `${this.stepEntry(m)} (\${Step${pascalCase(m)}Arn})`).join(', ')}`;
+    const plan = planWorkflows(props.statemachinesDir, props.stepsDir);
+    this.definitions = plan.deployable;
+    for (const { workflow, file, missing } of plan.skipped) {
+      // Workflows and their step handlers land separately: one whose handlers are not all there yet is left
+      // out with a warning (an error with slipway:strictWorkflows), never deployed half-wired.
+      const list = missing.map((m) => `${relative(process.cwd(), m.entry)} (${m.substitution})`).join(', ');
+      const message = `${relative(process.cwd(), file)} not deployed: missing step handlers ${list}`;
       if (props.strict) throw new AslConventionError(message);
-      Annotations.of(this).addWarningV2(`slipway:workflowSkipped:${def.id}`, message);
-      this.skipped.push(def.id);
+      Annotations.of(this).addWarningV2(`slipway:workflowSkipped:${workflow}`, message);
+      this.skipped.push(workflow);
     }
 
     this.clusterStepsRole = this.newStepRole('ClusterStepsRole', 'Slipway cluster workflow steps (mapped into the management cluster)');
@@ -104,11 +143,12 @@ export class Workflows extends Construct {
       SLIPWAY_PROVISION_STATE_MACHINE_ARN: props.naming.stateMachineArn(WorkflowId.provisionCluster),
     };
     for (const [step, family] of this.stepFamilies()) {
-      const entry = this.stepEntry(step);
+      const entry = stepEntry(this.props.stepsDir, step);
       this.steps.set(
         step,
         new SlipwayFunction(this, `Step${pascalCase(step)}`, {
           entry,
+          bundler: this.props.bundler,
           description: `Slipway step ${step}`,
           envSchema: StepEnv,
           environment,
@@ -122,10 +162,6 @@ export class Workflows extends Construct {
     }
 
     for (const def of this.definitions) this.stateMachines.set(def.id, this.stateMachine(def));
-  }
-
-  private stepEntry(step: string): string {
-    return join(this.props.stepsDir, `${step}.ts`);
   }
 
   /** Step name → family: a step any cluster workflow uses runs under the cluster role. */

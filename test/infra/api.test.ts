@@ -53,7 +53,7 @@ describe('api: HTTP API, JWT authorizer, one function per route group', () => {
       expect(fn.Properties?.Architectures).toEqual(['arm64']);
       expect(fn.Properties?.Handler).toBe('index.handler');
       expect(fn.Properties?.TracingConfig).toEqual({ Mode: 'Active' });
-      const vars = (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const vars = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
       for (const name of Object.keys(ApiEnv.shape).filter((n) => !ApiEnv.shape[n as keyof typeof ApiEnv.shape].safeParse(undefined).success)) {
         expect(vars[name], name).toBeDefined();
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
+import { policyStatements, referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
 
 describe('management cluster: imported by name, step role granted by an access entry', () => {
   it('maps the cluster steps role with AmazonEKSClusterAdminPolicy by default', () => {
@@ -26,9 +26,7 @@ describe('management cluster: imported by name, step role granted by an access e
     const { template } = synthTemplate();
     const text = JSON.stringify(template.toJSON());
     expect(text).toContain('"eks:DescribeCluster"');
-    const statements = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(
-      (p) => (p.Properties?.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
-    );
+    const statements = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(policyStatements);
     const describe = statements.filter((s) => s.Action === 'eks:DescribeCluster');
     expect(describe.map((s) => renderValue(s.Resource))).toEqual([
       'arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/slipway-management',

@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../infra/config.ts';
-import { type SlipwayPaths, SlipwayStack } from '../../infra/stack.ts';
+import { DEFAULT_PATHS, type SlipwayPaths, SlipwayStack } from '../../infra/stack.ts';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
-export const FIXTURE_PATHS: Partial<SlipwayPaths> = {
+export const FIXTURE_PATHS: SlipwayPaths = {
+  ...DEFAULT_PATHS,
   statemachines: join(FIXTURES, 'statemachines'),
   stepHandlers: join(FIXTURES, 'functions/steps'),
   eventHandlers: join(FIXTURES, 'functions/events'),
@@ -76,3 +77,19 @@ export function renderValue(value: unknown): string {
   if (Array.isArray(join) && Array.isArray(join[1])) return (join[1] as unknown[]).map(renderValue).join(String(join[0]));
   return JSON.stringify(value);
 }
+
+export interface StatementJson {
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: unknown;
+  Resource?: unknown;
+}
+
+/** The statements of an AWS::IAM::Policy resource. */
+export function policyStatements(policy: CfnResource | undefined): StatementJson[] {
+  const doc = policy?.Properties?.PolicyDocument as { Statement?: StatementJson[] } | undefined;
+  return doc?.Statement ?? [];
+}
+
+/** `${name}` as it appears in ASL, built so that no literal looks like a template by mistake. */
+export const substitution = (name: string): string => ['$', '{', name, '}'].join('');

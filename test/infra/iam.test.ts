@@ -10,7 +10,9 @@ interface Statement {
 
 /** Every policy statement anywhere in the template: identity policies, roles, resource policies. */
 function allStatements(node: unknown, out: { path: string; statement: Statement }[] = [], path = ''): { path: string; statement: Statement }[] {
-  if (Array.isArray(node)) node.forEach((n, i) => allStatements(n, out, `${path}[${i}]`));
+  if (Array.isArray(node)) {
+    for (const [i, n] of node.entries()) allStatements(n, out, `${path}[${i}]`);
+  }
   else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (k === 'Statement' && Array.isArray(v)) for (const s of v) out.push({ path, statement: s as Statement });

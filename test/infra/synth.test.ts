@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { measureBundles } from '../../bench/bundles.ts';
+import { BUNDLE } from '../../infra/bundling.ts';
+import { buildStack, FIXTURE_PATHS, resourcesOf } from './helpers.ts';
+
+interface AssetManifest {
+  files: Record<string, { source: { path: string; packaging?: string } }>;
+}
+
+describe('a real synth, bundling with the local esbuild (offline, no Docker)', () => {
+  let outdir: string;
+  let template: Template;
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'slipway-synth-'));
+    const { app, stack } = buildStack({ bundle: true, outdir });
+    app.synth();
+    template = Template.fromStack(stack);
+  }, 180_000);
+
+  /** Every Lambda function's asset directory in the cloud assembly. */
+  const assetDirs = () => {
+    const manifest = JSON.parse(readFileSync(join(outdir, 'Slipway.assets.json'), 'utf8')) as AssetManifest;
+    const byHash = new Map(Object.entries(manifest.files).map(([hash, f]) => [hash, join(outdir, f.source.path)]));
+    return Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map((fn) => {
+      const key = String((fn.Properties?.Code as { S3Key?: string } | undefined)?.S3Key);
+      return { description: String(fn.Properties?.Description), dir: byHash.get(key.replace(/\.zip$/, '')) ?? '' };
+    });
+  };
+
+  it('gives every function a minified ESM bundle with its external source map', () => {
+    const dirs = assetDirs();
+    expect(dirs.length).toBeGreaterThanOrEqual(15);
+    for (const { description, dir } of dirs) {
+      expect(existsSync(join(dir, 'index.mjs')), description).toBe(true);
+      expect(existsSync(join(dir, 'index.mjs.map')), description).toBe(true);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(code.startsWith(BUNDLE.banner), description).toBe(true);
+      expect(code, description).toContain('//# sourceMappingURL=index.mjs.map');
+    }
+  });
+
+  it('leaves the AWS SDK out of the API bundles (the runtime ships it)', () => {
+    const clusters = assetDirs().find((d) => d.description === 'Slipway API: clusters routes');
+    const code = readFileSync(join(clusters?.dir ?? '', 'index.mjs'), 'utf8');
+    expect(code).toMatch(/from"@aws-sdk\/client-sfn"/);
+    expect(code).not.toContain('StartExecutionCommand=class');
+  });
+
+  it('produces a bundle Node can load and call', async () => {
+    const step = assetDirs().find((d) => d.description === 'Slipway step mark-provisioning');
+    const mod = (await import(pathToFileURL(join(step?.dir ?? '', 'index.mjs')).href)) as { handler: (e: unknown) => Promise<unknown> };
+    await expect(mod.handler({ ok: 1 })).resolves.toEqual({ ok: 1 });
+  });
+});
+
+describe('bench: bundle sizes, built the way the stack builds them', () => {
+  it('reports each API route group and each step handler in KB', async () => {
+    const sizes = await measureBundles(FIXTURE_PATHS);
+    expect(Object.keys(sizes.api)).toContain('clusters');
+    expect(Object.keys(sizes.steps).sort()).toEqual(['check-nodes', 'mark-failed', 'mark-provisioning', 'register-cloud-access']);
+    for (const s of [...Object.values(sizes.api), ...Object.values(sizes.steps)]) expect(s.kb).toBeGreaterThan(0);
+    expect(sizes.totals.apiKb).toBeGreaterThan(sizes.api.clusters?.kb ?? 0);
+  }, 120_000);
+});
