@@ -91,6 +91,8 @@ export interface MoveOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   log?: Logger;
+  /** Discover and preflight only: no write anywhere; the report lists what would move, in creation order. */
+  dryRun?: boolean;
 }
 
 export interface MoveReport {
@@ -108,6 +110,8 @@ export interface MoveReport {
   resumed: boolean;
   /** Nothing was left to do: the cluster had already moved. */
   alreadyMoved: boolean;
+  /** Dry run only: every object in creation order (`moved` objects are deleted from the source afterwards). */
+  plan?: { kind: string; namespace?: string; name: string; role: 'moved' | 'shared' | 'global' }[];
 }
 
 type Role = 'moved' | 'shared' | 'global';
@@ -148,7 +152,7 @@ export async function move(source: KubeClient, target: KubeClient, opts: MoveOpt
     const classInTarget = await sharedClassInTarget(target, targetCluster);
     if (isOurPause(targetCluster) || (classInTarget !== null && isOurPause(classInTarget))) {
       report.resumed = true;
-      await unpause(target, targetCluster, classInTarget);
+      if (opts.dryRun !== true) await unpause(target, targetCluster, classInTarget);
     }
     log?.info('move: cluster already in the target', { cluster: clusterName, namespace, resumed: report.resumed });
     return report;
@@ -161,6 +165,13 @@ export async function move(source: KubeClient, target: KubeClient, opts: MoveOpt
 
   // ── preflight ──
   await preflight(source, target, graph, sourceCluster);
+
+  if (opts.dryRun === true) {
+    report.moved = countKinds(ordered.filter((n) => n.role === 'moved'));
+    report.resumed = isOurPause(sourceCluster);
+    report.plan = ordered.map((n) => ({ kind: n.obj.kind, ...(n.obj.metadata.namespace === undefined ? {} : { namespace: n.obj.metadata.namespace }), name: n.obj.metadata.name, role: n.role }));
+    return report;
+  }
 
   // ── pause (Cluster only: the shared class stays live, see the file comment) ──
   if (isOurPause(sourceCluster)) report.resumed = true;

@@ -99,6 +99,29 @@ describe('move', () => {
     expect(template?.metadata.ownerReferences?.[0]?.uid).toBe(cc?.metadata.uid);
   });
 
+  it('dry run: lists what would move in owner order and writes nothing', async () => {
+    // Prepare
+    const env = setup();
+    const before = server.counters(env.source.name).requests.byVerb;
+    // Act
+    const report = await move(env.from, env.to, { namespace: NS, clusterName: 'dev-1', dryRun: true });
+    // Assess
+    const after = server.counters(env.source.name).requests.byVerb;
+    for (const verb of ['create', 'update', 'patch', 'delete']) expect(after[verb] ?? 0).toBe(before[verb] ?? 0);
+    expect(server.counters(env.target.name).requests.byVerb).not.toHaveProperty('create');
+    const plan = report.plan ?? [];
+    expect(plan.filter((p) => p.role === 'moved').map((p) => `${p.kind}/${p.name}`).sort()).toEqual(env.dev1.moved);
+    expect(plan.filter((p) => p.role === 'shared')).toHaveLength(6);
+    const at = (kind: string, name: string) => plan.findIndex((p) => p.kind === kind && p.name === name);
+    expect(at('ClusterClass', 'sim-ferrol-1-31-v1')).toBeLessThan(at('Cluster', 'dev-1'));
+    expect(at('Cluster', 'dev-1')).toBeLessThan(at('KubeadmControlPlane', 'dev-1-cp'));
+    expect(at('KubeadmControlPlane', 'dev-1-cp')).toBeLessThan(at('Machine', 'dev-1-cp-q7w8e'));
+    expect(at('Machine', 'dev-1-cp-q7w8e')).toBeLessThan(at('KubeadmConfig', 'dev-1-cp-q7w8e'));
+    expect(at('KubeadmConfig', 'dev-1-cp-q7w8e')).toBeLessThan(at('Secret', 'dev-1-cp-q7w8e'));
+    expect(report.moved.Machine).toBe(3);
+    expect(objectsIn(env.target.store, NS)).toEqual([]);
+  });
+
   it('is a no-op when run again after it finished', async () => {
     // Prepare
     const env = setup();
