@@ -28,6 +28,6 @@ export interface SimContext {
   removeWorkloadCluster(name: string): Promise<void>;
   /** False while injected API faults make the virtual cluster's API unreachable (every request fails). */
   reachable(name: string): boolean;
-  /** Per-cluster "fail the next N machines" fault, consumed by the infrastructure controller. */
+  /** Reports an unexpected controller error. */
   log(message: string): void;
 }

@@ -8,7 +8,7 @@ import { API_ADDONS, API_BOOTSTRAP, API_CLUSTERCTL, API_CORE, API_CP, API_INFRA 
 import type { Manager } from './manager.ts';
 import { clusterKey } from './naming.ts';
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_WEBHOOK, PROVIDERS } from './providers.ts';
-import type { ClusterRuntime, EventRouter, WatchEventLike } from './runtime.ts';
+import type { ClusterRuntime, EventRouter } from './runtime.ts';
 import type { Cluster, KObject, Machine } from './types.ts';
 import { A_PAUSED, L_CLUSTER_NAME } from './util.ts';
 
@@ -137,4 +137,3 @@ async function fanOut(rt: ClusterRuntime, namespace: string, clusterName: string
   await enqueueAll(rt, API_ADDONS, 'HelmChartProxy', 'helmchartproxy');
 }
 
-export type { WatchEventLike };
