@@ -149,6 +149,30 @@ export function clusterAvailable(cluster: KubeObject | null, want: ReplicaTarget
 }
 
 /**
+ * Update precondition: nothing is rolling out or scaling (CAPI refuses a topology change while the control
+ * plane or workers are still upgrading), every replica up to date, no machine deleting.
+ */
+export function topologyStable(cluster: KubeObject | null, machines: readonly KubeObject[] = []): WaitResult {
+  if (cluster === null) return { done: false, message: 'Cluster not found' };
+  const failure = firstMachineFailure(machines);
+  if (failure !== undefined) return failure;
+  const s = statusOf<ClusterStatus>(cluster);
+  const generation = cluster.metadata.generation;
+  const busy: string[] = [];
+  if (generation !== undefined && s.observedGeneration !== undefined && s.observedGeneration < generation) busy.push('last change not observed yet');
+  for (const c of ['RollingOut', 'ScalingUp', 'ScalingDown']) if (isTrue(cluster, c)) busy.push(c);
+  const behind = (what: string, counters: ReplicaCounters | undefined) => {
+    if (counters !== undefined && (counters.upToDateReplicas ?? 0) < (counters.replicas ?? 0)) busy.push(`${what} ${counters.upToDateReplicas ?? 0}/${counters.replicas} up to date`);
+  };
+  behind('control plane', s.controlPlane);
+  behind('workers', s.workers);
+  const deleting = machines.filter((m) => m.metadata.deletionTimestamp !== undefined).length;
+  if (deleting > 0) busy.push(`${deleting} machine(s) deleting`);
+  if (busy.length === 0) return { done: true, message: 'no rollout in progress' };
+  return { done: false, message: busy.join('; ') };
+}
+
+/**
  * After an upgrade or a class rebase: every Machine runs `version`, has its node, is Ready and up to date,
  * and none is left over (exactly `count` machines, none deleting).
  */

@@ -10,6 +10,7 @@ import {
   nodesReady,
   providersAvailable,
   throwIfFailed,
+  topologyStable,
 } from '../../shared/capi/status.ts';
 import type { KubeObject } from '../../shared/capi/types.ts';
 
@@ -67,6 +68,21 @@ describe('clusterAvailable', () => {
       done: false,
       message: 'Available=False (NotAvailable)',
     });
+  });
+});
+
+describe('topologyStable', () => {
+  it('is stable only with nothing rolling out, scaling, unobserved or deleting', () => {
+    const counters = (replicas: number, upToDate = replicas) => ({ replicas, upToDateReplicas: upToDate });
+    const stable = obj('Cluster', 'c', { observedGeneration: 1, conditions: [cond('RollingOut', 'False')], controlPlane: counters(3), workers: counters(2) });
+    expect(topologyStable(stable, [running('a')])).toEqual({ done: true, message: 'no rollout in progress' });
+    const rolling = obj('Cluster', 'c', { observedGeneration: 1, conditions: [cond('RollingOut', 'True')], controlPlane: counters(3, 1), workers: counters(2) });
+    expect(topologyStable(rolling)).toEqual({ done: false, message: 'RollingOut; control plane 1/3 up to date' });
+    const unobserved = { ...stable, metadata: { ...stable.metadata, generation: 2 } };
+    expect(topologyStable(unobserved).done).toBe(false);
+    const deleting = { ...running('b'), metadata: { name: 'b', deletionTimestamp: '2026-11-22T00:00:00Z' } };
+    expect(topologyStable(stable, [deleting])).toMatchObject({ done: false, message: '1 machine(s) deleting' });
+    expect(topologyStable(null).done).toBe(false);
   });
 });
 
