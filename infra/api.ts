@@ -3,7 +3,7 @@
  * (functions/api/<group>.ts), a JWT authorizer on every non-public route, stage throttling and access logs.
  */
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -161,8 +161,6 @@ export class Api extends Construct {
       }
       this.routes.set(routeKey(route), created);
     }
-
-    new CfnOutput(this, 'Url', { value: this.stage.url, description: 'Slipway API base URL' });
   }
 
   private grant(group: RouteGroup, role: iam.Role, props: ApiProps): void {

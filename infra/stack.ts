@@ -174,6 +174,7 @@ export class SlipwayStack extends Stack {
       stateMachines: this.workflows.stateMachines as ReadonlyMap<string, sfn.IStateMachine>,
     });
 
+    new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Slipway API base URL' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'ClusterStepsRoleArn', {
