@@ -260,7 +260,7 @@ describe('move after a crash', () => {
   // A clean move of this graph makes ~90 writes; each crash point costs two moves, so the points are split
   // between the two crash modes (odd: before the write, even: after it) and into chunks that fit a test timeout.
   const WRITES_UPPER_BOUND = 120;
-  const CHUNK = 30;
+  const CHUNK = 20;
   for (let start = 1; start <= WRITES_UPPER_BOUND; start += CHUNK) {
     it(`converges when re-run after a crash at writes ${start}-${start + CHUNK - 1}`, async () => {
       // Prepare: how many writes a clean move takes
