@@ -219,6 +219,42 @@ export async function move(source: KubeClient, target: KubeClient, opts: MoveOpt
   return report;
 }
 
+/**
+ * Makes a ClusterClass and every template it references exist in `target`, copied from `source` (the management
+ * cluster, where Slipway's classes are installed). A pivot carries only the class the Cluster used then; a
+ * self-managed cluster moving to a plan revision with another class (a Cluster Stacks rebase or the next minor)
+ * needs that class in its own API server before its topology may name it, or the topology controller there
+ * fails with "ClusterClass not found". Objects already in the target are left as they are (a class release is
+ * immutable); templates first, so the class never names a missing template. Returns how many were created.
+ */
+export async function ensureClusterClass(source: KubeClient, target: KubeClient, ref: { name: string; namespace: string }): Promise<number> {
+  const classRef: ObjectRef = { apiVersion: API_CLUSTER, kind: 'ClusterClass', name: ref.name, namespace: ref.namespace };
+  if ((await target.get(classRef)) !== null) return 0;
+  const cc = await source.get(classRef);
+  if (cc === null) throw new MovePreflightError([`ClusterClass ${ref.namespace}/${ref.name} is missing on ${source.cluster}`]);
+  const objects: KubeObject[] = [];
+  for (const t of templateRefs(cc.spec)) {
+    const template = await source.get({ ...t, namespace: ref.namespace });
+    if (template === null) throw new MovePreflightError([`template ${t.kind} ${ref.namespace}/${t.name} of ClusterClass ${ref.name} is missing on ${source.cluster}`]);
+    objects.push(template);
+  }
+  objects.push(cc);
+  await target.ensureNamespace(ref.namespace);
+  let created = 0;
+  for (const obj of objects) {
+    // A fresh copy: no server-owned fields, no status, no owner references to uids of the source.
+    const { uid: _u, resourceVersion: _rv, creationTimestamp: _ct, managedFields: _mf, generation: _g, selfLink: _sl, ownerReferences: _or, ...metadata } = obj.metadata;
+    const { status: _status, metadata: _m, ...rest } = obj;
+    try {
+      await target.create({ ...rest, apiVersion: obj.apiVersion, kind: obj.kind, metadata });
+      created++;
+    } catch (err) {
+      if (!(err instanceof KubeAlreadyExistsError)) throw err;
+    }
+  }
+  return created;
+}
+
 /** Moves a self-managed cluster's objects back to the management cluster (before deletion): the same move. */
 export function moveBack(workload: KubeClient, management: KubeClient, opts: MoveOptions): Promise<MoveReport> {
   return move(workload, management, opts);
