@@ -28,6 +28,7 @@ import { type AccessLogEntry, type LocalApiServer, startLocalApiServer } from '.
 import { LocalIssuer } from './issuer.ts';
 import { type SeedResult, seedDemo } from './seed.ts';
 import { LocalEventBus } from './eventbus.ts';
+import { localAccountVending } from './vending.ts';
 import { type ProfileName, type Simulator, startSimulator } from './sim/index.ts';
 import { localStepDeps } from './step-deps.ts';
 import { LocalWorkflowStarter, type StateTransition, type TaskHandler } from './stepfunctions.ts';
@@ -150,7 +151,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     const stepDeps = localStepDeps({ stores, events, management, clock, ...(options.waits === undefined ? {} : { waits: options.waits }) });
     const extraSteps = typeof options.steps === 'function' ? options.steps(stepDeps) : (options.steps ?? {});
-    const steps: Record<string, StepLambda> = { ...buildClusterStepHandlers(() => stepDeps), ...extraSteps };
+    // Account vending: its rules on the bus, its steps bound like the others (the runner comes next).
+    const vending = localAccountVending({ stores, events, clock, workflows: () => workflows });
+    const steps: Record<string, StepLambda> = { ...buildClusterStepHandlers(() => stepDeps), ...vending.steps, ...extraSteps };
 
     const workflows = await localWorkflows({ tableName, steps, timeFactor: options.timeFactor ?? 1, onTransition: options.onTransition });
     cleanups.push(() => workflows.stopAll());
@@ -167,6 +170,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       port: options.port ?? 8080,
       ...(options.host === undefined ? {} : { host: options.host }),
       handlers: buildApiHandlers(deps),
+      localRoutes: vending.routes(() => deps),
       verifier: issuer,
       accountId: ACCOUNT,
       ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
-import type { VendingOutcome } from '../functions/events/account-vended.ts';
+import { makeHandler as makeVendingHandler, type VendingEvent, type VendingOutcome } from '../functions/events/account-vended.ts';
+import { buildOnboardingStepHandlers, type OnboardingStepName } from '../functions/steps/onboarding-registry.ts';
 import { requireAdmin } from '../shared/auth/authorize.ts';
 import { type AccessVerifier, AwsAccessVerifier, UnavailableAccessVerifier } from '../shared/aws/verify-access.ts';
 import { ValidationError } from '../shared/errors.ts';
@@ -16,9 +17,53 @@ import { type HttpDeps, parseWith, type Route, routeGroup } from '../shared/http
 import { DetailType } from '../shared/events/constants.ts';
 import { ACCOUNT_VENDED_PATTERN, CONTROL_TOWER, CONTROL_TOWER_ACCOUNT_VENDED_PATTERN } from '../shared/events/patterns.ts';
 import { type AccountVendedDetail, accountVendedEvent } from '../shared/events/schemas.ts';
+import { createLogger } from '../shared/log.ts';
+import type { OnboardingInput } from '../shared/onboarding/steps.ts';
+import { loadPriceCatalog, type PriceCatalog } from '../shared/policy/cost.ts';
+import type { Stores } from '../shared/store/ports.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
+import type { WorkflowStarter } from '../shared/workflow/starter.ts';
 import { DEFAULT_BUS, type EventEnvelope, type LocalEventBus } from './eventbus.ts';
+import type { LocalRoute } from './http/server.ts';
 import type { TaskHandler } from './stepfunctions.ts';
+
+export interface LocalAccountVending {
+  /** The onboard-account step handlers, for the runtime's Lambda stand-ins. */
+  steps: Record<OnboardingStepName, (input: OnboardingInput) => Promise<unknown>>;
+  /** `POST /local/events`, for the local API gateway. */
+  routes(deps: () => HttpDeps): LocalRoute[];
+}
+
+/**
+ * Account vending in the local runtime: the vending rules on its bus, the onboarding steps over its stores
+ * and bus, and the local events route. `workflows` is a getter because the runner is built from the steps.
+ */
+export function localAccountVending(input: {
+  stores: Stores;
+  events: LocalEventBus;
+  workflows: () => WorkflowStarter;
+  clock: () => Date;
+  prices?: PriceCatalog;
+  verifier?: AccessVerifier;
+}): LocalAccountVending {
+  const workflows: WorkflowStarter = { start: (request) => input.workflows().start(request) };
+  const log = createLogger({ component: 'account-vending' });
+  const steps = buildOnboardingStepHandlers(() => ({
+    stores: input.stores,
+    events: input.events,
+    workflows,
+    verifier: input.verifier ?? localAccessVerifier(),
+    prices: input.prices ?? loadPriceCatalog(),
+    clock: input.clock,
+    log,
+  }));
+  const vending = makeVendingHandler(() => ({ stores: input.stores, workflows, clock: input.clock, log }));
+  wireAccountVending(input.events, (event) => vending(event as VendingEvent));
+  return {
+    steps,
+    routes: (deps) => [{ method: 'POST', path: '/local/events', handler: makeLocalEventsHandler(input.events, deps) }],
+  };
+}
 
 export const CONTROL_TOWER_RULE = 'slipway-controltower-vending';
 export const ACCOUNT_VENDED_RULE = 'slipway-account-vended';

@@ -44,6 +44,11 @@ export interface LocalApiServerOptions {
   apiId?: string;
   /** One call per answered request (no headers, no bodies, no tokens). */
   onRequest?: (entry: AccessLogEntry) => void;
+  /**
+   * Routes that exist only on this machine (e.g. `POST /local/events`): they are not in ROUTES, so the CDK
+   * never deploys them. Authorised like every non-public route, and given the same event.
+   */
+  localRoutes?: readonly LocalRoute[];
   /** A handler threw (API Gateway answers 500 then). */
   onHandlerError?: (err: unknown, entry: { requestId: string; routeKey: string }) => void;
 }
@@ -67,15 +72,24 @@ export class PortInUseError extends Error {
 
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
+export interface LocalRoute {
+  method: RouteDef['method'];
+  path: string;
+  handler: ApiHandler;
+}
+
+/** A route of ROUTES (served by its group's handler) or a local-only one (its own handler). */
+type ServedRoute = RouteDef | (LocalRoute & { group: 'local'; public?: undefined });
+
 interface CompiledRoute {
-  route: RouteDef;
+  route: ServedRoute;
   /** Literal segment, or null for a `{param}`. */
   segments: ReadonlyArray<{ literal: string } | { param: string }>;
   literals: number;
 }
 
 interface RouteMatch {
-  route: RouteDef;
+  route: ServedRoute;
   /** Raw (still percent-encoded) values. */
   params: Record<string, string>;
 }
@@ -85,7 +99,7 @@ export async function startLocalApiServer(options: LocalApiServerOptions): Promi
   const missing = [...new Set(ROUTES.map((r) => r.group))].filter((g) => typeof options.handlers[g] !== 'function');
   if (missing.length > 0) throw new Error(`no handler for route group(s): ${missing.join(', ')}`);
 
-  const routes = compileRoutes(ROUTES);
+  const routes = compileRoutes([...ROUTES, ...(options.localRoutes ?? []).map((r) => ({ ...r, group: 'local' as const }))]);
   const server = createServer((req, res) => {
     handle(req, res, routes, options).catch((err: unknown) => {
       // Only reached if writing the answer itself failed; the socket is probably gone.
@@ -196,7 +210,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: readonl
   }
 
   const event = buildEvent({ req, method, route, rawPath: decodedPath, rawQueryString, pathParameters, body, requestId, claims, scopes, options });
-  const handler = options.handlers[route.group];
+  const handler = route.group === 'local' ? route.handler : options.handlers[route.group];
   const context = lambdaContext(`slipway-api-${route.group}`, {
     timeoutMs: options.integrationTimeoutMs ?? 30_000,
     ...(options.accountId === undefined ? {} : { accountId: options.accountId }),
@@ -222,7 +236,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: readonl
 // ---------------------------------------------------------------------------------------------------------
 // Routing
 
-function compileRoutes(defs: readonly RouteDef[]): CompiledRoute[] {
+function compileRoutes(defs: readonly ServedRoute[]): CompiledRoute[] {
   const compiled = defs.map((route) => {
     const segments = route.path
       .split('/')
@@ -324,7 +338,7 @@ function scopesOf(claims: Record<string, unknown>): string[] | null {
 interface BuildEventInput {
   req: IncomingMessage;
   method: string;
-  route: RouteDef;
+  route: Pick<RouteDef, 'method' | 'path'>;
   rawPath: string;
   rawQueryString: string;
   pathParameters: Record<string, string>;
