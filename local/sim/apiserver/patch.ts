@@ -141,3 +141,58 @@ export function jsonPatch(target: unknown, ops: unknown): JsonValue {
   }
   return doc;
 }
+
+/** Associative lists: schema path (items written `[]`) → merge-key fields (the kinds' `listKeys`). */
+export type MergeKeys = ReadonlyMap<string, readonly string[]>;
+
+const childPath = (schemaPath: string, key: string): string => (schemaPath === '' ? key : `${schemaPath}.${key}`);
+
+function sameItem(a: JsonValue | undefined, b: Record<string, unknown>, keys: readonly string[]): boolean {
+  return isObject(a) && keys.every((k) => a[k] === b[k]);
+}
+
+function withoutDirectives(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(withoutDirectives);
+  if (!isObject(v)) return v;
+  const out: Record<string, JsonValue> = {};
+  for (const [k, val] of Object.entries(v)) if (!k.startsWith('$') && val !== undefined) out[k] = withoutDirectives(val);
+  return out;
+}
+
+/**
+ * Strategic merge patch, the subset clients send: maps merge, `null` deletes, lists with a merge key merge item
+ * by item (`$patch: delete` on an item removes it), other lists replace, `$patch: replace` on a map replaces it.
+ * Other directives (`$retainKeys`, `$setElementOrder`, `$deleteFromPrimitiveList`) are ignored.
+ */
+export function strategicMergePatch(target: unknown, patch: unknown, keys: MergeKeys, schemaPath = ''): JsonValue {
+  if (!isObject(patch)) return withoutDirectives(clone(patch as JsonValue));
+  if (patch.$patch === 'replace') return withoutDirectives(clone(patch));
+  if (patch.$patch === 'delete') return {};
+  const out: Record<string, JsonValue> = isObject(target) ? (clone(target) as Record<string, JsonValue>) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (key.startsWith('$') || value === undefined) continue;
+    if (value === null) {
+      delete out[key];
+      continue;
+    }
+    const path = childPath(schemaPath, key);
+    const mergeKeys = keys.get(path);
+    const current = out[key];
+    if (mergeKeys !== undefined && Array.isArray(value) && Array.isArray(current)) {
+      const merged = [...current];
+      for (const item of value) {
+        if (!isObject(item) || !mergeKeys.every((k) => item[k] !== undefined)) {
+          merged.push(withoutDirectives(clone(item)));
+          continue;
+        }
+        const at = merged.findIndex((m) => sameItem(m, item, mergeKeys));
+        if (item.$patch === 'delete') {
+          if (at >= 0) merged.splice(at, 1);
+        } else if (at >= 0) merged[at] = strategicMergePatch(merged[at], item, keys, `${path}[]`);
+        else merged.push(withoutDirectives(clone(item)));
+      }
+      out[key] = merged;
+    } else out[key] = strategicMergePatch(current, value, keys, path);
+  }
+  return out;
+}

@@ -456,8 +456,12 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
         }
         const patch = parseJson(text, 'the patch');
         const opts = { fieldManager: fieldManager ?? managerFromAgent(req), subresource: status };
-        // Strategic merge on built-in kinds: handled as a merge patch (lists replace instead of merging by key).
-        const out = type === 'application/json-patch+json' ? store.jsonPatch(ref, patch, opts) : store.mergePatch(ref, patch, opts);
+        const out =
+          type === 'application/json-patch+json'
+            ? store.jsonPatch(ref, patch, opts)
+            : type === 'application/strategic-merge-patch+json'
+              ? store.strategicMergePatch(ref, patch, opts)
+              : store.mergePatch(ref, patch, opts);
         return send(res, 200, out);
       }
       case 'delete': {

@@ -50,13 +50,14 @@ import {
   InvalidError,
   NotFoundError,
   type ResourceId,
+  UnsupportedMediaTypeError,
 } from './errors.ts';
 import { type ManagedFieldsEntry, ownershipAfterUpdate, planApply } from './fields.ts';
 import { clone, deepEqual, deepFreeze, isObject, type JsonObject } from './json.ts';
 import { crdName } from './crds.ts';
 import { applyDefaults } from './defaults.ts';
 import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry, listKeysOf, parseApiVersion } from './kinds.ts';
-import { jsonPatch, mergePatch, PatchDecodeError, PatchError } from './patch.ts';
+import { jsonPatch, mergePatch, PatchDecodeError, PatchError, strategicMergePatch } from './patch.ts';
 import {
   type FieldSelector,
   type LabelSelector,
@@ -161,6 +162,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const NAMESPACE_FINALIZER = 'kubernetes';
 const CRD_GROUP = 'apiextensions.k8s.io';
 const FOREGROUND = 'foregroundDeletion';
+/** The patch types a real server lists when it refuses strategic merge on a custom resource. */
+export const STRATEGIC_REFUSED_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'] as const;
 
 /** What identifies an object: an ObjectRef, or the object itself. */
 export type RefLike = ObjectRef | KubeObject;
@@ -386,6 +389,15 @@ export class ClusterStore {
   mergePatch(ref: RefLike, patch: unknown, opts: PatchOptions = {}): KubeObject {
     if (!isObject(patch)) throw BadRequestError.of('a merge patch must be a JSON object');
     return this.patchWith(ref, opts, (current) => mergePatch(current, patch));
+  }
+
+  /** Strategic merge patch: built-in kinds only (a real server answers 415 for custom resources). */
+  strategicMergePatch(ref: RefLike, patch: unknown, opts: PatchOptions = {}): KubeObject {
+    const r = toRef(ref);
+    const info = this.kindOf(r.apiVersion, r.kind);
+    if (info.custom) throw UnsupportedMediaTypeError.of('application/strategic-merge-patch+json', STRATEGIC_REFUSED_TYPES);
+    if (!isObject(patch)) throw BadRequestError.of('a strategic merge patch must be a JSON object');
+    return this.patchWith(ref, opts, (current) => strategicMergePatch(current, patch, listKeysOf(info)));
   }
 
   jsonPatch(ref: RefLike, ops: unknown, opts: PatchOptions = {}): KubeObject {

@@ -2,7 +2,7 @@
  * The portable half of the contract: behaviours of point 1 that any conformant cluster shows with built-in
  * kinds. Runs against the simulator by default and unchanged against SLIPWAY_TEST_KUBECONFIG.
  */
-import { KubernetesObjectApi, PatchStrategy, type V1ConfigMap, type V1Deployment, Watch } from '@kubernetes/client-node';
+import { KubernetesObjectApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Deployment, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, eventually, failure, isGone, type Target, unique } from './harness.ts';
 
@@ -472,6 +472,26 @@ describe('patches', () => {
     const patched = await t.objects.patch(configMap(name, { data: { b: '2' } }), undefined, undefined, undefined, undefined, PatchStrategy.StrategicMergePatch);
     // Assess
     expect(patched.data).toEqual({ a: '1', b: '2' });
+  });
+});
+
+describe('strategic merge patch on built-in kinds', () => {
+  it('merges containers by name and removes one with $patch: delete', async () => {
+    // Prepare
+    const name = unique('smp-list');
+    await t.objects.create(deployment(name));
+    // The typed API sends the body untouched (KubernetesObjectApi would drop `$patch` while serialising).
+    const patch = (containers: Record<string, unknown>[]) =>
+      t.apps.patchNamespacedDeployment(
+        { name, namespace: t.namespace, body: { spec: { template: { spec: { containers } } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      );
+    // Act
+    const added = await patch([{ name: 'sidecar', image: 'registry.k8s.io/pause:3.10' }]);
+    const removed = await patch([{ name: 'sidecar', $patch: 'delete' }]);
+    // Assess
+    expect(added.spec?.template.spec?.containers.map((c) => c.name).sort()).toEqual(['c', 'sidecar']);
+    expect(removed.spec?.template.spec?.containers.map((c) => c.name)).toEqual(['c']);
   });
 });
 
