@@ -70,7 +70,16 @@ export class FunctionBundler {
   private readonly built = new Set<string>();
   private outdir: string | undefined;
 
-  constructor(private readonly root: string) {}
+  /**
+   * @param root repository root (output keys are entry paths relative to it)
+   * @param outdir where bundles are written; default a fresh temporary directory
+   */
+  constructor(
+    private readonly root: string,
+    outdir?: string,
+  ) {
+    this.outdir = outdir;
+  }
 
   register(...entries: string[]): void {
     for (const e of entries) {

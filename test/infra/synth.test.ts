@@ -1,11 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { measureBundles } from '../../bench/bundles.ts';
-import { BUNDLE } from '../../infra/bundling.ts';
+import { apiEntries } from '../../infra/api.ts';
+import { BUNDLE, FunctionBundler } from '../../infra/bundling.ts';
+import { DEFAULT_PATHS, REPO_ROOT } from '../../infra/stack.ts';
+import { planWorkflows } from '../../infra/workflows.ts';
 import { buildStack, FIXTURE_PATHS, resourcesOf } from './helpers.ts';
 
 interface AssetManifest {
@@ -66,4 +69,24 @@ describe('bench: bundle sizes, built the way the stack builds them', () => {
     for (const s of [...Object.values(sizes.api), ...Object.values(sizes.steps)]) expect(s.kb).toBeGreaterThan(0);
     expect(sizes.totals.apiKb).toBeGreaterThan(sizes.api.clusters?.kb ?? 0);
   }, 120_000);
+});
+
+describe('every real handler bundle loads in Node (ESM, CommonJS interop, externals)', () => {
+  it('imports each API route group and each present step handler and finds its handler', async () => {
+    // Inside the repository, so the external @aws-sdk/* resolve from node_modules as the runtime's would.
+    const outdir = mkdtempSync(join(REPO_ROOT, 'node_modules/.cache-slipway-bundles-'));
+    try {
+      const steps = planWorkflows(DEFAULT_PATHS.statemachines, DEFAULT_PATHS.stepHandlers).referencedStepEntries.filter((e) => existsSync(e));
+      const entries = [...apiEntries(DEFAULT_PATHS.apiHandlers), ...steps];
+      const bundler = new FunctionBundler(REPO_ROOT, outdir);
+      bundler.register(...entries);
+      bundler.buildPending();
+      for (const entry of entries) {
+        const mod = (await import(pathToFileURL(join(bundler.bundleDir(entry), 'index.mjs')).href)) as { handler?: unknown };
+        expect(typeof mod.handler, entry).toBe('function');
+      }
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
