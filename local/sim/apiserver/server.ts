@@ -601,7 +601,12 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     const q = raw.indexOf('?');
     const pathname = q < 0 ? raw : raw.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
-    const path = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    let path: string[];
+    try {
+      path = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    } catch {
+      throw BadRequestError.of(`malformed request path: ${pathname}`);
+    }
     if (path[0] === 'sim') return handleAdmin(req, res, path);
     if (path[0] !== 'clusters' || path.length < 2) throw NotFoundError.path();
     const c = clusters.get(path[1] ?? '');
