@@ -287,6 +287,23 @@ describe('move after a crash', () => {
     });
   }
 
+  it('completes in one run through 20 % API errors on both sides (in-place retries)', async () => {
+    // Prepare
+    const env = setup();
+    const from = clientFor(env.source, { attempts: 6 });
+    const to = clientFor(env.target, { attempts: 6 });
+    server.setFaults(env.source.name, { errorRate: 0.2, seed: 7 });
+    server.setFaults(env.target.name, { errorRate: 0.2, seed: 8 });
+    // Act
+    const report = await move(from, to, { namespace: NS, clusterName: 'dev-1' });
+    // Assess
+    server.setFaults(env.source.name, undefined);
+    server.setFaults(env.target.name, undefined);
+    expect(server.counters(env.source.name).faults.injectedErrors + server.counters(env.target.name).faults.injectedErrors).toBeGreaterThan(10);
+    expect(report.created).toBe(env.dev1.moved.length);
+    expectMoved(env);
+  });
+
   it('converges after the API server drops connections mid-move', async () => {
     // Prepare
     const env = setup();
