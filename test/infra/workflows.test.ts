@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowId } from '../../shared/workflow/names.ts';
 import { AslConventionError, kebabCase, pascalCase, readWorkflows, resolveSubstitution, stepSubstitution } from '../../infra/asl.ts';
 import { DEFAULT_PATHS } from '../../infra/stack.ts';
+import { planWorkflows } from '../../infra/workflows.ts';
 import {
   type Built,
   buildStack,
@@ -55,8 +56,6 @@ describe('workflows: every ASL file a Standard state machine', () => {
     built = synthTemplate();
   });
 
-  const fixture = (id: string) => join(FIXTURES, 'statemachines', `${id}.asl.json`);
-
   it('deploys each fixture ASL file from an S3 asset, with logging ALL and X-Ray', () => {
     const machines = resourcesOf(built.template, 'AWS::StepFunctions::StateMachine');
     expect(Object.keys(machines)).toHaveLength(2);
@@ -72,55 +71,11 @@ describe('workflows: every ASL file a Standard state machine', () => {
   });
 
   it('resolves every substitution to a real resource (none left unresolved)', () => {
-    const machines = Object.values(resourcesOf(built.template, 'AWS::StepFunctions::StateMachine'));
-    const all = built.template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-    for (const machine of machines) {
-      const id = String(machine.Properties?.StateMachineName).replace(/^Slipway-/, '');
-      const subs = machine.Properties?.DefinitionSubstitutions as Record<string, unknown>;
-      expect(Object.keys(subs).sort()).toEqual(substitutionNames(fixture(id)));
-      for (const [name, value] of Object.entries(subs)) {
-        if (name.startsWith('Step')) {
-          const target = all[referencedId(value) ?? ''];
-          expect(target?.Type, name).toBe('AWS::Lambda::Function');
-          expect((value as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][1]).toBe('Arn');
-        } else if (name === 'TableName') {
-          expect(all[referencedId(value) ?? '']?.Type).toBe('AWS::DynamoDB::GlobalTable');
-        } else if (name === 'EventBusName') {
-          expect(all[referencedId(value) ?? '']?.Type).toBe('AWS::Events::EventBus');
-        } else if (name === 'ManagementClusterName') {
-          expect(value).toBe('slipway-management');
-        } else if (name === 'ProvisionClusterStateMachineArn') {
-          expect(renderValue(value)).toMatch(/^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:Slipway-provision-cluster$/);
-        } else {
-          throw new Error(`unexpected substitution ${name}`);
-        }
-        expect(JSON.stringify(value)).not.toContain(substitution('').slice(0, 2));
-      }
-    }
+    expectSubstitutionsResolved(built.template, join(FIXTURES, 'statemachines'));
   });
 
   it("lets each state machine's role invoke only its own step functions", () => {
-    const all = built.template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-    const machines = Object.values(resourcesOf(built.template, 'AWS::StepFunctions::StateMachine'));
-    const policies = Object.values(resourcesOf(built.template, 'AWS::IAM::Policy'));
-    for (const machine of machines) {
-      const subs = machine.Properties?.DefinitionSubstitutions as Record<string, unknown>;
-      const own = Object.entries(subs)
-        .filter(([n]) => n.startsWith('Step'))
-        .map(([, v]) => referencedId(v))
-        .sort();
-      const roleId = referencedId(machine.Properties?.RoleArn);
-      const statements = policies
-        .filter((p) => ((p.Properties?.Roles as unknown[]) ?? []).some((r) => referencedId(r) === roleId))
-        .flatMap(policyStatements);
-      const invoked = statements
-        .filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'))
-        .flatMap((s) => [s.Resource].flat())
-        .map((r) => referencedId(r))
-        .sort();
-      expect(invoked).toEqual(own);
-      for (const id of invoked) expect(all[id ?? '']?.Type).toBe('AWS::Lambda::Function');
-    }
+    expectInvokesOnlyOwnFunctions(built.template);
   });
 
   it('grants the service integrations the ASL uses, on the Slipway resources only', () => {
@@ -165,3 +120,67 @@ describe('workflows: every ASL file a Standard state machine', () => {
     expect(() => buildStack({ paths, context: { 'slipway:strictWorkflows': 'true' } })).toThrow(/not-written-yet\.ts/);
   });
 });
+
+describe("workflows: the repository's own statemachines/", () => {
+  it('deploys each workflow whose step handlers exist, resolved and scoped like the fixtures', () => {
+    const { template, stack } = synthTemplate({ paths: DEFAULT_PATHS });
+    const plan = planWorkflows(DEFAULT_PATHS.statemachines, DEFAULT_PATHS.stepHandlers);
+    expect([...stack.workflows.stateMachines.keys()].sort()).toEqual(plan.deployable.map((d) => d.id).sort());
+    expect(stack.workflows.skipped.sort()).toEqual(plan.skipped.map((s) => s.workflow).sort());
+    expectSubstitutionsResolved(template, DEFAULT_PATHS.statemachines);
+    expectInvokesOnlyOwnFunctions(template);
+  });
+});
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** Every DefinitionSubstitutions key is a `${...}` of the file, and names a real resource of the stack. */
+function expectSubstitutionsResolved(template: Template, dir: string): void {
+  const all = template.toJSON().Resources as Resources;
+  for (const machine of Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))) {
+    const id = String(machine.Properties?.StateMachineName).replace(/^Slipway-/, '');
+    const subs = (machine.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
+    expect(Object.keys(subs).sort(), id).toEqual(substitutionNames(join(dir, `${id}.asl.json`)));
+    for (const [name, value] of Object.entries(subs)) {
+      const type = all[referencedId(value) ?? '']?.Type;
+      if (name.startsWith('Step')) {
+        expect(type, name).toBe('AWS::Lambda::Function');
+        expect((value as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[1], name).toBe('Arn');
+      } else if (name === 'TableName' || name === 'TableArn') {
+        expect(type, name).toBe('AWS::DynamoDB::GlobalTable');
+      } else if (name === 'EventBusName' || name === 'EventBusArn') {
+        expect(type, name).toBe('AWS::Events::EventBus');
+      } else if (name === 'ManagementClusterName') {
+        expect(value).toBe('slipway-management');
+      } else if (name.endsWith('StateMachineArn')) {
+        expect(renderValue(value)).toMatch(/^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:Slipway-[a-z-]+$/);
+      } else {
+        throw new Error(`unexpected substitution ${name}`);
+      }
+      expect(JSON.stringify(value), name).not.toContain(substitution('').slice(0, 2));
+    }
+  }
+}
+
+/** A state machine's role invokes exactly the step functions its definition names, nothing else. */
+function expectInvokesOnlyOwnFunctions(template: Template): void {
+  const all = template.toJSON().Resources as Resources;
+  const policies = Object.values(resourcesOf(template, 'AWS::IAM::Policy'));
+  for (const machine of Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))) {
+    const subs = (machine.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
+    const own = Object.entries(subs)
+      .filter(([n]) => n.startsWith('Step'))
+      .map(([, v]) => referencedId(v))
+      .sort();
+    const roleId = referencedId(machine.Properties?.RoleArn);
+    const invoked = policies
+      .filter((p) => ((p.Properties?.Roles as unknown[]) ?? []).some((r) => referencedId(r) === roleId))
+      .flatMap(policyStatements)
+      .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))
+      .flatMap((st) => [st.Resource].flat())
+      .map((r) => referencedId(r))
+      .sort();
+    expect(invoked).toEqual(own);
+    for (const id of invoked) expect(all[id ?? '']?.Type).toBe('AWS::Lambda::Function');
+  }
+}
