@@ -20,11 +20,11 @@
  * the running instances by provider id, and `counters()[vc].instances` reports duplicated and leaked ones.
  */
 import type { Kubeconfig } from './apiserver/kubeconfig.ts';
-import { simKubeconfig as kubeconfigFor, simKubeconfigText as kubeconfigText } from './controllers/kubeconfig.ts';
+import { kubeconfigFor, kubeconfigText } from './apiserver/kubeconfig.ts';
 import { type ApiServer, type ClusterCounters, createApiServer, type Faults } from './apiserver/server.ts';
 import type { KubeObject } from './apiserver/store.ts';
 import { allClusterClassObjects } from './classes.ts';
-import { startTlsFront } from './tls.ts';
+import { selfSignedCertificate } from './tls.ts';
 import { type CloudCounters, SimCloud } from './cloud.ts';
 import { Manager } from './controllers/manager.ts';
 import { clusterKey, Rng } from './controllers/naming.ts';
@@ -50,8 +50,9 @@ export interface SimulatorOptions {
   /** Bearer token for the /sim admin endpoints. */
   adminToken?: string;
   /**
-   * Serve HTTPS (self-signed certificate; clients skip verification). Needed for kubectl, which never sends a
-   * bearer token over plain HTTP. client-node works with both. Default false.
+   * Serve HTTPS with a self-signed certificate minted at start (kubeconfigs carry it as
+   * certificate-authority-data). Needed for kubectl, which never sends a bearer token over plain HTTP;
+   * client-node works with both. Default false.
    */
   tls?: boolean;
 }
@@ -106,16 +107,13 @@ export class UnknownVirtualClusterError extends Error {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const timing = timingFor(options.profile ?? 'fast', options.timeFactor ?? 1, options.timing);
   const seed = options.seed ?? 1;
-  const host = options.host ?? '127.0.0.1';
-  // With TLS the API server listens on a private port and the HTTPS front takes the requested one.
   const server = await createApiServer({
-    port: options.tls === true ? 0 : (options.port ?? 0),
+    port: options.port ?? 0,
+    ...(options.tls === true ? { tls: selfSignedCertificate() } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
   });
-  let front: Awaited<ReturnType<typeof startTlsFront>> | undefined;
-  if (options.tls === true) front = await startTlsFront(server.server, options.port ?? 0, host);
-  const url = front === undefined ? server.url : `https://${host.includes(':') ? `[${host}]` : host}:${front.port}`;
+  const url = server.url;
   const cloud = new SimCloud(timing, { seed });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), publicUrl: url, log });
@@ -133,7 +131,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const kubeconfigOf = (name: string): Kubeconfig => {
     const vc = server.getCluster(name);
     if (vc === undefined) throw new UnknownVirtualClusterError(`no virtual cluster "${name}"`);
-    return kubeconfigFor({ name, server: manager.urlOf(name), token: vc.token });
+    return kubeconfigFor({ name, server: manager.urlOf(name), token: vc.token, ...(server.caData !== undefined ? { caData: server.caData } : {}) });
   };
 
   const faults: SimulatorFaults = {
@@ -162,7 +160,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     server,
     faults,
     managementKubeconfig: () => kubeconfigOf(MANAGEMENT_CLUSTER),
-    managementKubeconfigText: () => kubeconfigText({ name: MANAGEMENT_CLUSTER, server: manager.urlOf(MANAGEMENT_CLUSTER), token: management.token }),
+    managementKubeconfigText: () =>
+      kubeconfigText({ name: MANAGEMENT_CLUSTER, server: manager.urlOf(MANAGEMENT_CLUSTER), token: management.token, ...(server.caData !== undefined ? { caData: server.caData } : {}) }),
     kubeconfigFor: kubeconfigOf,
     counters: () => server.allCounters() as Record<string, SimulatorCounters>,
     async settle({ quietMs = 100, timeoutMs = 30_000 } = {}) {
@@ -178,10 +177,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       clearInterval(leakScan);
       manager.stop();
       cloud.stop();
-      if (front !== undefined) {
-        front.server.closeAllConnections();
-        await new Promise<void>((resolve) => front?.server.close(() => resolve()));
-      }
       await server.close();
     },
   };

@@ -1,13 +1,11 @@
 /**
- * An HTTPS front for the simulator's API server. kubectl (client-go) never sends a bearer token over plain
- * HTTP, so a kubeconfig with `http://` cannot authenticate; the standalone simulator therefore serves TLS with a
- * self-signed Ed25519 certificate generated at start (clients use `insecure-skip-tls-verify`). Requests are
- * handed to the API server's own request handler, so counters and faults apply unchanged.
+ * A self-signed serving certificate minted in pure Node (Ed25519, DER written by hand), so the standalone
+ * simulator can serve HTTPS — kubectl (client-go) never sends a bearer token over plain HTTP — on machines
+ * without the openssl CLI. The certificate is its own CA (basicConstraints CA:TRUE), so kubeconfigs carry it as
+ * `certificate-authority-data` and clients verify the connection instead of skipping verification.
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { TlsMaterial } from './apiserver/tls.ts';
 
 function der(tag: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
@@ -39,8 +37,8 @@ function pem(label: string, body: Buffer): string {
   return `-----BEGIN ${label}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
 }
 
-/** A self-signed certificate for `cn` (with 127.0.0.1 and localhost as subject alternative names). */
-export function selfSignedCertificate(cn = 'slipway-capi-sim'): { key: string; cert: string } {
+/** A self-signed CA certificate for `cn`, valid for 127.0.0.1 and localhost, one year. */
+export function selfSignedCertificate(cn = 'slipway-capi-sim'): TlsMaterial {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const now = Date.now();
@@ -50,6 +48,9 @@ export function selfSignedCertificate(cn = 'slipway-capi-sim'): { key: string; c
     Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x11]),
     der(0x04, seq(der(0x82, Buffer.from('localhost')), der(0x87, Buffer.from([127, 0, 0, 1])))),
   );
+  const basicConstraints = seq(Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x13]), der(0x01, Buffer.from([0xff])), der(0x04, seq(der(0x01, Buffer.from([0xff])))));
+  // digitalSignature (bit 0) + keyCertSign (bit 5): 0b10000100 with 2 unused bits.
+  const keyUsage = seq(Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x0f]), der(0x01, Buffer.from([0xff])), der(0x04, der(0x03, Buffer.from([0x02, 0x84]))));
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([2]))),
     der(0x02, serial),
@@ -58,27 +59,10 @@ export function selfSignedCertificate(cn = 'slipway-capi-sim'): { key: string; c
     seq(utcTime(new Date(now - 60_000)), utcTime(new Date(now + 365 * 86_400_000))),
     name(cn),
     spki,
-    der(0xa3, seq(san)),
+    der(0xa3, seq(basicConstraints, keyUsage, san)),
   );
   const signature = sign(null, tbs, privateKey);
   const cert = seq(tbs, ED25519, der(0x03, Buffer.concat([Buffer.from([0]), signature])));
   const key = createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' })).export({ type: 'pkcs8', format: 'pem' }).toString();
   return { key, cert: pem('CERTIFICATE', cert) };
-}
-
-/** Serves `backend`'s request handler over HTTPS on `port` (0 = random); returns the server and its port. */
-export async function startTlsFront(backend: HttpServer, port: number, host: string): Promise<{ server: HttpsServer; port: number }> {
-  const { key, cert } = selfSignedCertificate();
-  const server = createHttpsServer({ key, cert }, (req, res) => {
-    backend.emit('request', req, res);
-  });
-  server.keepAliveTimeout = backend.keepAliveTimeout;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, port: (server.address() as AddressInfo).port };
 }

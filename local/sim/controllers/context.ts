@@ -10,6 +10,8 @@ export interface WorkloadEndpoint {
   name: string;
   url: string;
   token: string;
+  /** The serving certificate (base64 PEM) when the API server serves HTTPS. */
+  caData?: string;
 }
 
 export interface SimContext {

@@ -4,7 +4,7 @@
  * rolling upgrades (surge one up-to-date machine, then remove the oldest outdated one). Even replica counts are
  * refused for stacked etcd, as KCP's admission webhook does, and reported through a condition instead.
  */
-import { simKubeconfigText as kubeconfigText } from './kubeconfig.ts';
+import { kubeconfigText } from '../apiserver/kubeconfig.ts';
 import { API_BOOTSTRAP, API_CORE, API_CP, API_INFRA, GROUP_BOOTSTRAP, GROUP_INFRA } from '../classes.ts';
 import type { SimContext } from './context.ts';
 import { clusterKey, compareVersions, generateName, workloadClusterName } from './naming.ts';
@@ -191,7 +191,7 @@ async function ensureKubeconfig(sim: SimContext, rt: ClusterRuntime, kcp: Kubead
     kind: 'Secret',
     metadata: { name: secretName, namespace: ns, labels: { [L_CLUSTER_NAME]: name }, ownerReferences: [ownerRef(kcp, true)] },
     type: 'cluster.x-k8s.io/secret',
-    data: { value: b64(kubeconfigText({ name, server: endpoint.url, token: endpoint.token })) },
+    data: { value: b64(kubeconfigText({ name, server: endpoint.url, token: endpoint.token, ...(endpoint.caData !== undefined ? { caData: endpoint.caData } : {}) })) },
   } as KObject);
 }
 

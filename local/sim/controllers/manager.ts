@@ -6,7 +6,7 @@
  */
 import type { ApiServer, VirtualCluster } from '../apiserver/server.ts';
 import type { ClusterStore } from '../apiserver/store.ts';
-import { simKubeconfigText as kubeconfigText } from './kubeconfig.ts';
+import { kubeconfigText } from '../apiserver/kubeconfig.ts';
 import type { Instance, SimCloud } from '../cloud.ts';
 import type { Timing } from '../timing.ts';
 import { helmChartProxyReconciler, helmReleaseProxyReconciler } from './addons.ts';
@@ -188,12 +188,16 @@ export class Manager implements SimContext {
     this.#workloadIdentity.set(name, { namespace, cluster });
     const vc = this.#server.getCluster(name) ?? this.#server.addCluster(name);
     this.attach(vc);
-    return { name, url: this.urlOf(name), token: vc.token };
+    return { name, url: this.urlOf(name), token: vc.token, ...this.#ca() };
+  }
+
+  #ca(): { caData?: string } {
+    return this.#server.caData === undefined ? {} : { caData: this.#server.caData };
   }
 
   workloadCluster(name: string): WorkloadEndpoint | undefined {
     const vc = this.#server.getCluster(name);
-    return vc === undefined ? undefined : { name, url: this.urlOf(name), token: vc.token };
+    return vc === undefined ? undefined : { name, url: this.urlOf(name), token: vc.token, ...this.#ca() };
   }
 
   workloadClient(name: string): Client | undefined {
@@ -209,7 +213,7 @@ export class Manager implements SimContext {
   /** Kubeconfig text for a virtual cluster (the format the `<cluster>-kubeconfig` Secret carries). */
   kubeconfigText(name: string, user: string): string | undefined {
     const vc = this.#server.getCluster(name);
-    return vc === undefined ? undefined : kubeconfigText({ name: user, server: this.urlOf(name), token: vc.token });
+    return vc === undefined ? undefined : kubeconfigText({ name: user, server: this.urlOf(name), token: vc.token, ...this.#ca() });
   }
 
   store(name: string): ClusterStore | undefined {
