@@ -4,7 +4,10 @@
  * and the account is onboarded with no further step — its baseline cluster provisioned to Ready on the CAPI
  * simulator by the real provision-cluster workflow.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DEVELOPER } from '../../local/seed.ts';
 import { DetailType } from '../../shared/events/constants.ts';
@@ -98,5 +101,33 @@ describe('account vending in the local runtime', () => {
     expect(onboarded).toHaveLength(1);
     expect(onboarded[0]?.event.detail).toMatchObject({ accountId: ACCOUNT, workspaceId: WORKSPACE, baselineCluster: { name: 'baseline', uid: cluster.uid } });
     expect(h.runtime.events.history({ detailType: DetailType.ClusterReady })).toHaveLength(1);
+  });
+});
+
+describe('npm run vend', () => {
+  it('puts a generic Account Vended event (it has an email) on the running runtime; the account is onboarded with its owner from the email', async () => {
+    // Prepare: Dev accounts get a workspace owned by the account's email, no baseline cluster.
+    const devRule = { ...rule, id: 'dev-accounts', priority: 5, match: { organizationalUnits: ['Dev'] }, workspace: { idTemplate: 'dev-{accountName}', owners: [{ fromEmail: true }] }, baseline: undefined };
+    expect((await h.call('POST', '/v1/onboarding-rules', { token: admin, body: devRule })).status).toBe(201);
+    const root = join(import.meta.dirname, '../..');
+
+    // Act
+    const { stdout } = await promisify(execFile)(
+      join(root, 'node_modules/.bin/tsx'),
+      ['bin/vend-account.ts', '--account-id', '333344445555', '--name', 'Dana Sandbox', '--ou', 'Dev', '--email', 'dana@example.com', '--url', h.runtime.url, '--token', admin],
+      { cwd: root },
+    );
+
+    // Assess
+    expect(stdout).toContain('Account Vended event for 333344445555 put on the local bus');
+    const account = await h.waitFor(
+      'account onboarded',
+      async () => (await h.call('GET', '/v1/accounts/333344445555', { token: admin })).body,
+      (a) => a?.status === 'Onboarded' || a?.status === 'Failed',
+    );
+    expect(account).toMatchObject({ status: 'Onboarded', ruleId: 'dev-accounts', email: 'dana@example.com', workspaceId: 'dev-dana-sandbox', baselineCluster: null });
+    const ws = await h.runtime.stores.workspaces.get('dev-dana-sandbox');
+    expect(ws?.members).toEqual([{ principal: 'user:dana@example.com', role: 'owner' }]);
+    expect(ws?.name).toBe('Dana Sandbox');
   });
 });
