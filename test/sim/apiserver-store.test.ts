@@ -251,4 +251,25 @@ describe('ClusterStore', () => {
     expect((conflict as ConflictError).message).toContain('.spec.topology.workers.machineDeployments[name="a"].replicas');
     expect((current.spec as { topology: { workers: { machineDeployments: { name: string }[] } } }).topology.workers.machineDeployments.map((m) => m.name)).toEqual(['a', 'b']);
   });
+
+  it('checks dry-run writes without storing them or sending events', () => {
+    // Prepare
+    const store = withNamespace();
+    const m = store.create(machine('m1'));
+    const events: WatchEvent[] = [];
+    store.subscribe((e) => events.push(e));
+    // Act
+    const created = store.dryRun(() => store.create(machine('m2')));
+    const patched = store.dryRun(() => store.mergePatch(m, { spec: { version: 'v1.32.0' } }));
+    const deleted = store.dryRun(() => store.delete(m));
+    const invalid = () => store.dryRun(() => store.create(machine('Bad_Name')));
+    // Assess
+    expect(created.metadata.resourceVersion).toBeUndefined();
+    expect(patched.metadata.generation).toBe(2);
+    expect(deleted.deleted).toBe(true);
+    expect(invalid).toThrow(InvalidError);
+    expect(events).toEqual([]);
+    expect(store.get(m)).toBe(m);
+    expect(store.get({ apiVersion: CAPI, kind: 'Machine', namespace: 'ns1', name: 'm2' })).toBeUndefined();
+  });
 });

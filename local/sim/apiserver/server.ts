@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import {
   ApiError,
   BadRequestError,
+  InvalidError,
   MethodNotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -418,7 +419,14 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     const apiVersion = apiVersionOf(r.info.group, r.version);
     const ref = { apiVersion, kind: r.info.kind, name: r.name ?? '', namespace: r.namespace };
     const status = r.subresource === 'status' ? ('status' as const) : undefined;
-    if (query.get('dryRun')) throw BadRequestError.of('dryRun is not supported by the Slipway simulator');
+    const dryRun = query.getAll('dryRun');
+    if (dryRun.some((v) => v !== 'All')) {
+      throw InvalidError.of({ group: 'meta.k8s.io', plural: '', kind: 'CreateOptions' }, '', [
+        { field: 'dryRun', type: 'FieldValueNotSupported', value: dryRun, detail: 'supported values: "All"' },
+      ]);
+    }
+    // Dry-run writes are checked and answered but leave the store untouched.
+    const write = <T>(fn: () => T): T => (dryRun.length > 0 ? store.dryRun(fn) : fn());
     const fieldManager = query.get('fieldManager') ?? undefined;
     switch (verb) {
       case 'get':
@@ -434,13 +442,13 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
         }
         requireJson(req);
         const body = checkBody(parseJson(await readBody(req)), r);
-        return send(res, 201, store.create(body, { fieldManager: fieldManager ?? managerFromAgent(req) }));
+        return send(res, 201, write(() => store.create(body, { fieldManager: fieldManager ?? managerFromAgent(req) })));
       }
       case 'update': {
         requireJson(req);
         const body = checkBody(parseJson(await readBody(req)), r);
         const opts = { fieldManager: fieldManager ?? managerFromAgent(req) };
-        return send(res, 200, status ? store.updateStatus(body, opts) : store.update(body, opts));
+        return send(res, 200, write(() => (status ? store.updateStatus(body, opts) : store.update(body, opts))));
       }
       case 'patch': {
         const text = await readBody(req);
@@ -451,21 +459,23 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
           const manager = query.get('fieldManager');
           const body = checkBody(parseJson(text, 'the apply configuration (JSON is the YAML subset the simulator reads)'), r);
           const existed = store.get(ref) !== undefined;
-          const applied = store.apply(body, { fieldManager: manager ?? '', force: query.get('force') === 'true', subresource: status });
+          const applied = write(() => store.apply(body, { fieldManager: manager ?? '', force: query.get('force') === 'true', subresource: status }));
           return send(res, existed ? 200 : 201, applied);
         }
         const patch = parseJson(text, 'the patch');
         const opts = { fieldManager: fieldManager ?? managerFromAgent(req), subresource: status };
-        const out =
+        const out = write(() =>
           type === 'application/json-patch+json'
             ? store.jsonPatch(ref, patch, opts)
             : type === 'application/strategic-merge-patch+json'
               ? store.strategicMergePatch(ref, patch, opts)
-              : store.mergePatch(ref, patch, opts);
+              : store.mergePatch(ref, patch, opts),
+        );
         return send(res, 200, out);
       }
       case 'delete': {
-        const result = store.delete(ref, deleteOptions(await readBody(req), query));
+        const options = deleteOptions(await readBody(req), query);
+        const result = write(() => store.delete(ref, options));
         // A real Namespace always goes through Terminating (its `kubernetes` finalizer), so the answer is the object.
         if (!result.deleted || (r.info.group === '' && r.info.kind === 'Namespace')) return send(res, 200, result.object);
         return send(res, 200, successStatus({ group: r.info.group, plural: r.info.plural, kind: r.info.kind }, result.object.metadata.name, result.object.metadata.uid ?? ''));
@@ -480,7 +490,9 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
           fieldSelector: query.get('fieldSelector') ?? undefined,
         });
         const deleted: KubeObject[] = [];
-        for (const item of items) if (store.get(item) !== undefined) deleted.push(store.delete(item, opts).object);
+        write(() => {
+          for (const item of items) if (store.get(item) !== undefined) deleted.push(store.delete(item, opts).object);
+        });
         // Like the real registry, the answer is the list of what was deleted (or marked for deletion).
         return send(res, 200, { kind: `${r.info.kind}List`, apiVersion, metadata: { resourceVersion: store.resourceVersion }, items: deleted });
       }

@@ -26,6 +26,7 @@
  *   owners are all gone are deleted in turn, `Orphan` strips the reference instead). Deleting a Namespace
  *   marks it Terminating, deletes its content and removes it once empty.
  * - No-op writes (nothing changed) return the stored object without a new resourceVersion or event.
+ * - `dryRun(() => …writes…)`: the writes are checked and answered, not stored (`?dryRun=All`).
  * - `metadata.generation` is bumped only when something outside metadata and status changes.
  *
  * - `addValidator(group, kind, fn)`: an admission check (a provider webhook's rules) → InvalidError (422).
@@ -239,6 +240,8 @@ export class ClusterStore {
   private readonly validators = new Map<string, Validator[]>();
   readonly crdGated: boolean;
   private readonly gcDelayMs: number;
+  /** Inside `dryRun`: writes are computed and validated but neither stored nor announced. */
+  private dry = false;
 
   constructor(opts: ClusterStoreOptions = {}) {
     this.name = opts.name ?? 'cluster';
@@ -465,7 +468,7 @@ export class ClusterStore {
       throw ConflictError.resourceVersionPrecondition(resourceId(info), obj.metadata.name, pre.resourceVersion, obj.metadata.resourceVersion ?? '');
     }
     if (info.group === '' && info.kind === 'Namespace') return this.deleteNamespace(info, obj);
-    if (info.group === CRD_GROUP && info.kind === 'CustomResourceDefinition') this.deleteInstances(obj);
+    if (info.group === CRD_GROUP && info.kind === 'CustomResourceDefinition' && !this.dry) this.deleteInstances(obj);
     const foreground = opts.propagationPolicy === 'Foreground' && this.liveDependents(obj).length > 0;
     if ((obj.metadata.finalizers?.length ?? 0) > 0 || foreground) {
       if (obj.metadata.deletionTimestamp !== undefined && !foreground) return { object: obj, deleted: false };
@@ -475,6 +478,7 @@ export class ClusterStore {
       // Foreground: the owner waits, marked with this finalizer, until the GC has removed its dependents.
       if (foreground && !next.metadata.finalizers?.includes(FOREGROUND)) next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FOREGROUND];
       const marked = this.commitChange(info, obj, next);
+      if (this.dry) return { object: marked, deleted: false };
       if (foreground) {
         this.background(() => {
           for (const dep of this.liveDependents(obj)) if (dep.metadata.deletionTimestamp === undefined) this.delete(dep, { propagationPolicy: 'Foreground' });
@@ -494,6 +498,7 @@ export class ClusterStore {
    * or after `gcDelayMs`. Deferred work tolerates the world having moved on (an object already gone).
    */
   private background(work: () => void): void {
+    if (this.dry) return;
     if (this.gcDelayMs <= 0) {
       work();
       return;
@@ -528,6 +533,20 @@ export class ClusterStore {
     next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND);
     if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
     this.commitChange(this.kindOf(owner.apiVersion, owner.kind), owner, next);
+  }
+
+  /**
+   * Runs writes as `?dryRun=All` does on a real server: every check runs and the would-be result is returned,
+   * but nothing is stored, no event is sent and no garbage collection happens.
+   */
+  dryRun<T>(writes: () => T): T {
+    if (this.dry) return writes();
+    this.dry = true;
+    try {
+      return writes();
+    } finally {
+      this.dry = false;
+    }
   }
 
   /** Adds an admission check for one kind (e.g. a provider webhook's rules). Returns the function removing it. */
@@ -790,6 +809,8 @@ export class ClusterStore {
   }
 
   private commitNew(info: KindInfo, obj: KubeObject): KubeObject {
+    // A dry-run create is answered without a resourceVersion: storage never saw it.
+    if (this.dry) return deepFreeze(obj);
     const meta = obj.metadata;
     const ns = meta.namespace ?? '';
     meta.resourceVersion = String(++this.revision);
@@ -811,6 +832,10 @@ export class ClusterStore {
   /** Stores `next` in place of `current` (unless nothing changed), then removes it if its last finalizer went. */
   private commitChange(info: KindInfo, current: KubeObject, next: KubeObject): KubeObject {
     if (contentEqual(current, next)) return current;
+    if (this.dry) {
+      next.metadata.resourceVersion = current.metadata.resourceVersion;
+      return deepFreeze(next);
+    }
     next.metadata.resourceVersion = String(++this.revision);
     deepFreeze(next);
     const meta = next.metadata;
@@ -827,6 +852,7 @@ export class ClusterStore {
   }
 
   private remove(info: KindInfo, obj: KubeObject, policy: 'Background' | 'Foreground' | 'Orphan'): KubeObject {
+    if (this.dry) return deepFreeze(obj);
     const meta = obj.metadata;
     const ns = meta.namespace ?? '';
     const bucket = this.bucket(info);
@@ -940,6 +966,7 @@ export class ClusterStore {
       next.metadata.deletionGracePeriodSeconds = 0;
       next.status = { ...(isObject(next.status) ? next.status : {}), phase: 'Terminating' };
       current = this.commitChange(info, ns, next);
+      if (this.dry) return { object: current, deleted: false };
       // The namespace controller deletes everything in the namespace, then the namespace.
       const name = ns.metadata.name;
       this.background(() => {

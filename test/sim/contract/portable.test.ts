@@ -118,6 +118,23 @@ describe('CRUD through client-node', () => {
     expect(await isGone(t.objects, copy)).toBe(true);
   });
 
+  it('answers dryRun=All writes without storing anything', async () => {
+    // Prepare
+    const name = unique('dry');
+    const kept = unique('dry-kept');
+    await t.objects.create(configMap(kept, { data: { a: '1' } }));
+    // Act
+    const created = await t.objects.create(configMap(name, { data: { a: '1' } }), undefined, 'All');
+    const replaced = await t.objects.replace({ ...(await t.objects.read<V1ConfigMap>(configMap(kept))), data: { a: '2' } }, undefined, 'All');
+    await t.objects.delete(configMap(kept), undefined, 'All');
+    const after = await t.objects.read<V1ConfigMap>(configMap(kept));
+    // Assess
+    expect(created.metadata?.name).toBe(name);
+    expect(await isGone(t.objects, configMap(name))).toBe(true);
+    expect(replaced.data).toEqual({ a: '2' });
+    expect(after.data).toEqual({ a: '1' });
+  });
+
   it('refuses malformed names with 422 Invalid', async () => {
     // Prepare
     const bad = configMap('Not_A_Name');
