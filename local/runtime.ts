@@ -11,7 +11,7 @@ import type { Context } from 'aws-lambda';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { buildApiHandlers } from '../functions/api/registry.ts';
 import { buildClusterStepHandlers } from '../functions/steps/registry.ts';
-import { expireClusters } from '../shared/clusters/expiry.ts';
+import { sweepClusters } from '../shared/clusters/sweep.ts';
 import type { KubeClient } from '../shared/capi/client.ts';
 import { connectKubeconfig } from '../shared/capi/connect.ts';
 import type { StepDeps, WaitPolicy } from '../shared/steps/runtime.ts';
@@ -61,7 +61,7 @@ export interface LocalRuntimeOptions {
   management?: { kubeconfigFile: string; context?: string };
   /** The simulator's settings when no real management cluster is given. */
   simulator?: { profile?: ProfileName; timeFactor?: number; port?: number; tls?: boolean; seed?: number };
-  /** How often clusters past their TTL are looked for (default 30 s; 0 turns the sweeper off). */
+  /** How often the cluster sweep runs (TTL, lost starts; default 30 s; 0 turns it off). */
   ttlSweepMs?: number;
   /** Polling of the steps (defaults: shared/steps/runtime.ts DEFAULT_WAITS). */
   waits?: Partial<WaitPolicy>;
@@ -186,8 +186,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const timer = setInterval(() => {
         if (sweeping) return;
         sweeping = true;
-        expireClusters({ stores, workflows, clock })
-          .catch((err: unknown) => process.stderr.write(`slipway: TTL sweep failed: ${err instanceof Error ? err.message : String(err)}\n`))
+        sweepClusters({ stores, workflows, clock })
+          .catch((err: unknown) => process.stderr.write(`slipway: cluster sweep failed: ${err instanceof Error ? err.message : String(err)}\n`))
           .finally(() => {
             sweeping = false;
           });

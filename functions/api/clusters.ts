@@ -6,7 +6,7 @@
 import { requireMember } from '../../shared/auth/authorize.ts';
 import { evaluateCreate, requestCluster } from '../../shared/clusters/create.ts';
 import { checkPolicies, resolveUpdate } from '../../shared/clusters/requests.ts';
-import { clusterExecutionName } from '../../shared/workflow/starter.ts';
+import { clusterWorkflowRequest } from '../../shared/workflow/cluster.ts';
 import { type Cluster, CreateClusterBody, UpdateClusterBody } from '../../shared/domain/schemas.ts';
 import { ConcurrentModificationError, ConflictError, NotFoundError, OperationInFlightError, PolicyViolationError, ValidationError } from '../../shared/errors.ts';
 import { accepted, type ApiRequest, ok, pageParams, parseWith, type Route, routeGroup } from '../../shared/http/api.ts';
@@ -18,10 +18,10 @@ const log = createLogger({ component: 'api.clusters' });
 export const clusterRoutes: Record<string, Route<ApiDeps>> = {
   'POST /v1/workspaces/{ws}/clusters': async (req, deps) => {
     const wsId = req.params.ws ?? '';
-    await requireMember(req.caller, wsId, deps.stores.workspaces);
+    // Membership and the workspace are independent reads: one round trip instead of two.
+    const [, ws] = await Promise.all([requireMember(req.caller, wsId, deps.stores.workspaces), deps.stores.workspaces.get(wsId)]);
     const body = parseWith(CreateClusterBody, req.body);
     const dryRun = parseDryRun(req);
-    const ws = await deps.stores.workspaces.get(wsId);
     if (!ws) throw new NotFoundError(`workspace ${wsId} not found`);
 
     if (dryRun) return ok((await evaluateCreate(deps, ws, body)).evaluation);
@@ -136,7 +136,8 @@ function assertUpdatable(cluster: Cluster, generation: number | undefined, delet
 /**
  * Starts the workflow for the cluster's current generation. The name is deterministic, so a retry after a
  * lost answer cannot start it twice. When the start fails, `compensate` undoes the record (create); for
- * updates and deletes the operation stays recorded and the runtime's resumer starts it again.
+ * updates and deletes the operation stays recorded and the scheduled sweep (shared/clusters/sweep.ts)
+ * starts it again under the same name.
  */
 async function startOrCompensate(
   deps: ApiDeps,
@@ -144,9 +145,8 @@ async function startOrCompensate(
   workflow: 'update-cluster' | 'delete-cluster',
   compensate: (() => Promise<void>) | null,
 ): Promise<string> {
-  const input = { workspaceId: cluster.workspaceId, name: cluster.name, uid: cluster.uid, generation: cluster.generation };
   try {
-    const { executionId } = await deps.workflows.start({ workflow, name: clusterExecutionName(cluster), input });
+    const { executionId } = await deps.workflows.start(clusterWorkflowRequest(cluster, workflow === 'update-cluster' ? 'update' : 'delete'));
     return executionId;
   } catch (error) {
     log.error('workflow start failed', { workflow, workspaceId: cluster.workspaceId, cluster: cluster.name, error });

@@ -12,8 +12,9 @@ import { createLogger } from '../log.ts';
 import type { PriceCatalog } from '../policy/cost.ts';
 import type { Actor, Stores } from '../store/ports.ts';
 import { WorkflowId } from '../workflow/names.ts';
-import { clusterExecutionName, type WorkflowStarter } from '../workflow/starter.ts';
-import { type Checked, checkPolicies, type ResolvedCreate, resolveCreate } from './requests.ts';
+import { clusterWorkflowRequest } from '../workflow/cluster.ts';
+import type { WorkflowStarter } from '../workflow/starter.ts';
+import { type Checked, checkPolicies, loadPolicyContext, type ResolvedCreate, resolveCreate } from './requests.ts';
 
 const log = createLogger({ component: 'clusters.create' });
 
@@ -35,8 +36,13 @@ export interface EvaluatedCreate {
  * names does not exist or does not fit together.
  */
 export async function evaluateCreate(deps: Pick<ClusterRequestDeps, 'stores' | 'prices'>, workspace: Workspace, body: CreateClusterBody): Promise<EvaluatedCreate> {
+  const context = loadPolicyContext(deps.stores, workspace.id);
+  // Settle the context promise even when resolving fails first, so it never rejects unobserved.
+  context.catch(() => undefined);
   const resolved = await resolveCreate(deps.stores, workspace, body, deps.prices);
-  const checked = await checkPolicies(deps.stores, {
+  const checked = await checkPolicies(
+    deps.stores,
+    {
     workspaceId: workspace.id,
     planId: resolved.plan.planId,
     kubernetesVersion: resolved.plan.kubernetesVersion,
@@ -45,7 +51,9 @@ export async function evaluateCreate(deps: Pick<ClusterRequestDeps, 'stores' | '
     nodePools: resolved.nodePools,
     ttlHours: resolved.ttlHours,
     costEstimate: resolved.costEstimate,
-  });
+    },
+    context,
+  );
   return { resolved, checked, evaluation: { allowed: checked.violations.length === 0, violations: checked.violations, costEstimate: resolved.costEstimate } };
 }
 
@@ -100,9 +108,8 @@ export async function requestCluster(deps: ClusterRequestDeps, request: { worksp
  * `discardOnFailure`, a failed start removes the record and releases its quota before rethrowing.
  */
 export async function startProvisioning(deps: ClusterRequestDeps, cluster: Cluster, discardOnFailure: boolean): Promise<string> {
-  const input = { workspaceId: cluster.workspaceId, name: cluster.name, uid: cluster.uid, generation: cluster.generation };
   try {
-    const { executionId } = await deps.workflows.start({ workflow: WorkflowId.provisionCluster, name: clusterExecutionName(cluster), input });
+    const { executionId } = await deps.workflows.start(clusterWorkflowRequest(cluster, 'provision'));
     return executionId;
   } catch (error) {
     log.error('workflow start failed', { workflow: WorkflowId.provisionCluster, workspaceId: cluster.workspaceId, cluster: cluster.name, error });

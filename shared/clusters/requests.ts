@@ -6,6 +6,7 @@
 import type {
   CloudAccess,
   Cluster,
+  ClusterPlan,
   ClusterPlanRevision,
   ComputeTemplate,
   CostEstimate,
@@ -45,8 +46,9 @@ export interface Checked {
 export async function resolveCreate(stores: Stores, ws: Workspace, body: CreateClusterBody, prices: PriceCatalog): Promise<ResolvedCreate> {
   const errors: FieldError[] = [];
   const [plan, template, access] = await Promise.all([
+    // The plan head carries its latest revision's content: one read instead of two.
     body.plan.revision === undefined
-      ? stores.clusterPlans.get(body.plan.id).then((p) => (p ? stores.clusterPlans.getRevision(p.id, p.revision) : null))
+      ? stores.clusterPlans.get(body.plan.id).then((p) => (p ? latestRevisionOf(p) : null))
       : stores.clusterPlans.getRevision(body.plan.id, body.plan.revision),
     stores.computeTemplates.get(body.computeTemplateId),
     stores.cloudAccesses.get(body.cloudAccessId),
@@ -83,6 +85,12 @@ export async function resolveCreate(stores: Stores, ws: Workspace, body: CreateC
   return { plan, network, template, access, nodePools, ttlHours, costEstimate };
 }
 
+/** The head of a plan as the revision it mirrors. */
+function latestRevisionOf(plan: ClusterPlan): ClusterPlanRevision {
+  const { id, revision, updatedAt: _updatedAt, ...content } = plan;
+  return { ...content, planId: id, revision };
+}
+
 /** Template pools with the request's desired counts, each within the template's bounds. */
 export function applyOverrides(pools: readonly NodePool[], overrides: ReadonlyArray<{ name: string; desired: number }>, errors: FieldError[]): NodePool[] {
   const byName = new Map(pools.map((p) => [p.name, p]));
@@ -96,6 +104,17 @@ export function applyOverrides(pools: readonly NodePool[], overrides: ReadonlyAr
   });
   const desired = new Map(overrides.map((o) => [o.name, o.desired]));
   return pools.map((p) => ({ ...p, desired: desired.get(p.name) ?? p.desired }));
+}
+
+export interface PolicyContext {
+  policies: ProvisioningPolicy[];
+  usage: { clusters: number; monthlyUsd: number };
+}
+
+/** What a policy check reads: the applicable policies and the workspace's usage. */
+export async function loadPolicyContext(stores: Stores, workspaceId: string): Promise<PolicyContext> {
+  const [policies, usage] = await Promise.all([stores.policies.applicableTo(workspaceId), stores.clusters.usage(workspaceId)]);
+  return { policies, usage };
 }
 
 /** Every applicable policy against the resolved request, plus the quota limits the store enforces atomically. */
@@ -113,8 +132,10 @@ export async function checkPolicies(
     /** The cluster being changed (updates), excluded from the workspace usage. */
     current?: Pick<Cluster, 'costEstimate'> | null;
   },
+  /** Already loaded (see loadPolicyContext), so callers can fetch it while they resolve. */
+  context?: Promise<PolicyContext>,
 ): Promise<Checked> {
-  const [policies, usage] = await Promise.all([stores.policies.applicableTo(input.workspaceId), stores.clusters.usage(input.workspaceId)]);
+  const { policies, usage } = await (context ?? loadPolicyContext(stores, input.workspaceId));
   const isNew = !input.current;
   const others = {
     clusters: isNew ? usage.clusters : Math.max(0, usage.clusters - 1),

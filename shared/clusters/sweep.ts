@@ -1,8 +1,11 @@
 /**
- * Clusters past their TTL are deleted through the normal delete path (operation recorded, delete-cluster
- * workflow started under its deterministic name), attributed to the system. Runs on a schedule: in AWS an
- * EventBridge schedule invokes functions/events/expire-clusters.ts; locally the runtime calls it on a timer.
- * A cluster with an operation in flight is left for a later run.
+ * The scheduled sweep over clusters (in AWS an EventBridge schedule invokes functions/events/sweep-clusters.ts;
+ * locally the runtime calls it on a timer):
+ *  - every cluster with an operation in flight gets its workflow started again under its deterministic
+ *    name — a no-op while the execution exists, the recovery when a start was lost (the API recorded the
+ *    operation but StartExecution failed);
+ *  - clusters past their TTL are deleted through the normal delete path, attributed to the system. A cluster
+ *    with another operation in flight is left for a later run.
  */
 import { ConcurrentModificationError, OperationInFlightError } from '../errors.ts';
 import { listAll } from '../store/paging.ts';
@@ -12,26 +15,30 @@ import type { WorkflowStarter } from '../workflow/starter.ts';
 
 export const TTL_ACTOR = { principal: 'system:ttl' };
 
-export interface ExpiryResult {
+export interface SweepResult {
+  /** `<ws>/<name> (<operation>)` of every in-flight operation whose start was (re)issued. */
+  restarted: string[];
   /** `<ws>/<name>` of every cluster whose deletion started. */
   deleting: string[];
   /** Expired but busy (an operation in flight): retried on the next run. */
   deferred: string[];
 }
 
-export async function expireClusters(deps: { stores: Stores; workflows: WorkflowStarter; clock: () => Date }): Promise<ExpiryResult> {
+export async function sweepClusters(deps: { stores: Stores; workflows: WorkflowStarter; clock: () => Date }): Promise<SweepResult> {
+  const result: SweepResult = { restarted: [], deleting: [], deferred: [] };
+  for (const ref of await listAll((page) => deps.stores.clusters.listActive(page))) {
+    const cluster = await deps.stores.clusters.get(ref.workspaceId, ref.name);
+    if (!cluster?.operation) continue;
+    await deps.workflows.start(clusterWorkflowRequest(cluster, cluster.operation));
+    result.restarted.push(`${ref.workspaceId}/${ref.name} (${cluster.operation})`);
+  }
   const now = deps.clock().toISOString();
   const expired = await listAll((page) => deps.stores.clusters.listExpired(now, page));
-  const result: ExpiryResult = { deleting: [], deferred: [] };
   for (const ref of expired) {
     const what = `${ref.workspaceId}/${ref.name}`;
     const cluster = await deps.stores.clusters.get(ref.workspaceId, ref.name);
     if (!cluster || cluster.phase === 'Deleted') continue;
-    if (cluster.operation === 'delete') {
-      // Already deleting (a start may have been lost): starting it again under the same name is a no-op.
-      await deps.workflows.start(clusterWorkflowRequest(cluster, 'delete'));
-      continue;
-    }
+    if (cluster.operation === 'delete') continue;
     if (cluster.operation !== null) {
       result.deferred.push(what);
       continue;

@@ -58,10 +58,15 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, str
   return result.data;
 }
 
-/** The scheduled TTL sweeper (functions/events/expire-clusters.ts): starts delete-cluster for expired clusters. */
-export const ExpiryEnv = z.object({
+/**
+ * The scheduled sweep (functions/events/sweep-clusters.ts): restarts in-flight operations whose start was
+ * lost and deletes clusters past their TTL, so it may start every cluster workflow.
+ */
+export const SweepEnv = z.object({
   ...Common,
+  SLIPWAY_PROVISION_STATE_MACHINE_ARN: z.string().min(1),
+  SLIPWAY_UPDATE_STATE_MACHINE_ARN: z.string().min(1),
   SLIPWAY_DELETE_STATE_MACHINE_ARN: z.string().min(1),
 });
-export type ExpiryEnv = z.infer<typeof ExpiryEnv>;
-export type ExpiryEnvInput = z.input<typeof ExpiryEnv>;
+export type SweepEnv = z.infer<typeof SweepEnv>;
+export type SweepEnvInput = z.input<typeof SweepEnv>;

@@ -122,7 +122,7 @@ export interface SfnWorkflowStarterOptions {
 }
 
 /** The API's state machine ARNs from its parsed environment. */
-export function stateMachineArnsFromEnv(env: ApiEnv): Partial<Record<WorkflowId, string>> {
+export function stateMachineArnsFromEnv(env: Pick<ApiEnv, 'SLIPWAY_PROVISION_STATE_MACHINE_ARN' | 'SLIPWAY_UPDATE_STATE_MACHINE_ARN' | 'SLIPWAY_DELETE_STATE_MACHINE_ARN'>): Partial<Record<WorkflowId, string>> {
   return {
     'provision-cluster': env.SLIPWAY_PROVISION_STATE_MACHINE_ARN,
     'update-cluster': env.SLIPWAY_UPDATE_STATE_MACHINE_ARN,
