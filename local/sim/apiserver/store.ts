@@ -17,21 +17,24 @@
  * - `update(obj)`: replaces; `metadata.resourceVersion`, when set, must be current (else ConflictError);
  *   custom resources require it (InvalidError), as on a real server. `.status` changes are ignored for kinds
  *   with a status subresource; `updateStatus(obj)` changes only `.status`.
- * - `mergePatch(ref, patch, {subresource?})` (RFC 7386), `jsonPatch(ref, ops, {subresource?})` (RFC 6902).
+ * - `mergePatch(ref, patch, {subresource?})` (RFC 7386), `jsonPatch(ref, ops, {subresource?})` (RFC 6902),
+ *   `strategicMergePatch(ref, patch)` (built-in kinds only; custom resources → UnsupportedMediaTypeError).
  * - `apply(obj, {fieldManager, force?, subresource?})`: server-side apply with per-manager field ownership;
- *   a field another manager owns with a different value → ConflictError unless `force`; creates if missing.
+ *   a field another manager owns with a different value → ConflictError unless `force`; creates if missing;
+ *   associative lists declared in kinds.ts (conditions by type, …) merge by key.
  * - `delete(ref, {propagationPolicy?, preconditions?})` → `{object, deleted}`: an object with finalizers gets
  *   `deletionTimestamp` and stays (deleted=false) until an update removes its last finalizer; otherwise it is
- *   removed. Removal garbage-collects dependents (ownerReferences by uid, background style: dependents whose
- *   owners are all gone are deleted in turn, `Orphan` strips the reference instead). Deleting a Namespace
- *   marks it Terminating, deletes its content and removes it once empty.
+ *   removed. Removal garbage-collects dependents by ownerReference uid (Background: dependents whose owners
+ *   are all gone are deleted in turn; Orphan strips the reference; Foreground keeps the owner, with the
+ *   `foregroundDeletion` finalizer, until its dependents are gone). Deleting a Namespace marks it Terminating,
+ *   deletes its content and removes it once empty. All this runs synchronously unless `gcDelayMs` defers it.
  * - No-op writes (nothing changed) return the stored object without a new resourceVersion or event.
  * - `dryRun(() => …writes…)`: the writes are checked and answered, not stored (`?dryRun=All`).
  * - `metadata.generation` is bumped only when something outside metadata and status changes.
- *
  * - `addValidator(group, kind, fn)`: an admission check (a provider webhook's rules) → InvalidError (422).
  * - Every method taking a ref also takes the object itself (`RefLike`); `ownerRefTo(owner, {controller})`
  *   builds an ownerReference.
+ * - `crdGated: true` (option): custom kinds are served only while their CRD (crds.ts) exists in the store.
  *
  * Events
  * - `subscribe(listener, {group?, kind?})` → unsubscribe function. Listeners receive `{type, object}` after
