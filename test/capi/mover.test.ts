@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, createApiServer } from '../../local/sim/apiserver/server.ts';
 import type { ClusterStore, KubeObject } from '../../local/sim/apiserver/store.ts';
 import { KubeTransientError, MoveBlockedError, MoveError, MovePreflightError } from '../../shared/capi/errors.ts';
-import { ANNOTATION_BLOCK_MOVE, ANNOTATION_SLIPWAY_PAUSED, compareVersions, move, moveBack } from '../../shared/capi/mover.ts';
+import { ANNOTATION_BLOCK_MOVE, ANNOTATION_SLIPWAY_PAUSED, compareVersions, ensureClusterClass, move, moveBack } from '../../shared/capi/mover.ts';
 import { buildCluster, CAPI, CrashError, clientFor, crashing, installClass, installProviders, namesOf, objectsIn, pair } from './fixtures.ts';
 
 const NS = 'slipway-team-a';
@@ -160,6 +160,24 @@ describe('move', () => {
   it('fails with MoveError when the Cluster is on neither side', async () => {
     const env = setup();
     await expect(move(env.from, env.to, { namespace: NS, clusterName: 'ghost' })).rejects.toThrow(MoveError);
+  });
+
+  it('ensureClusterClass copies a class and its templates once, templates first, without source uids', async () => {
+    // Prepare
+    const env = setup();
+    installClass(env.source.store, 'sim-ferrol-1-31-v2');
+    // Act
+    const created = await ensureClusterClass(env.from, env.to, { name: 'sim-ferrol-1-31-v2', namespace: 'default' });
+    const again = await ensureClusterClass(env.from, env.to, { name: 'sim-ferrol-1-31-v2', namespace: 'default' });
+    // Assess
+    expect(created).toBe(6);
+    expect(again).toBe(0);
+    const cc = env.target.store.get({ apiVersion: CAPI, kind: 'ClusterClass', name: 'sim-ferrol-1-31-v2', namespace: 'default' });
+    expect(cc?.spec).toEqual(env.source.store.get({ apiVersion: CAPI, kind: 'ClusterClass', name: 'sim-ferrol-1-31-v2', namespace: 'default' })?.spec);
+    const template = env.target.store.get({ apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', kind: 'SimMachineTemplate', name: 'sim-ferrol-1-31-v2-default-worker', namespace: 'default' });
+    expect(template).toBeDefined();
+    expect(template?.metadata.ownerReferences).toBeUndefined();
+    await expect(ensureClusterClass(env.from, env.to, { name: 'nope', namespace: 'default' })).rejects.toThrow(MovePreflightError);
   });
 
   it('orders provider versions semantically', () => {
