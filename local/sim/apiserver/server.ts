@@ -74,6 +74,8 @@ export interface ClusterCounters {
   cluster: string;
   requests: RequestCounters;
   faults: { injectedErrors: number; droppedConnections: number; injectedLatencyMs: number };
+  /** Server-side handling time of the last LATENCY_SAMPLES answered requests (watches excluded), in ms. */
+  latencyMs: { samples: number; p50: number; p99: number; max: number };
   objects: number;
   /** Merged in from counter sources (e.g. the simulated cloud's instance counts). */
   [extra: string]: unknown;
@@ -109,12 +111,14 @@ export class UnknownClusterError extends Error {
 }
 
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Ring of recent request durations kept per cluster for the latency percentiles. */
+const LATENCY_SAMPLES = 4096;
 const MAX_BODY = 3 * 1024 * 1024;
 const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'] as const;
 const BUILTIN_PATCH_TYPES = [...PATCH_TYPES, 'application/strategic-merge-patch+json'] as const;
 
 interface ClusterState extends VirtualCluster {
-  counters: { requests: RequestCounters; faults: ClusterCounters['faults'] };
+  counters: { requests: RequestCounters; faults: ClusterCounters['faults']; latencies: Float64Array; latencyCount: number };
   faults: FaultState | undefined;
   history: WatchEvent[];
   watches: Set<ServerResponse>;
@@ -178,6 +182,13 @@ function parseJson(text: string, what = 'the request body'): unknown {
   } catch (err) {
     throw BadRequestError.of(`error decoding ${what}: ${(err as Error).message}`);
   }
+}
+
+function percentiles(ring: Float64Array, n: number): ClusterCounters['latencyMs'] {
+  if (n === 0) return { samples: 0, p50: 0, p99: 0, max: 0 };
+  const sorted = ring.slice(0, n).sort();
+  const at = (q: number) => Math.round((sorted[Math.min(n - 1, Math.floor(q * n))] ?? 0) * 1000) / 1000;
+  return { samples: n, p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -634,6 +645,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       throw UnauthorizedError.of();
     }
     const counters = c.counters;
+    const started = performance.now();
     let kind = 'discovery';
     let verb: Verb = 'discovery';
     try {
@@ -667,6 +679,10 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
         send(res, 200, discovery(r.path, c.store));
       } else await handleResource(c, verb, r.route, req, res, query);
       bump(counters.requests.byCode, String(res.statusCode));
+      if (verb !== 'watch') {
+        counters.latencies[counters.latencyCount % LATENCY_SAMPLES] = performance.now() - started;
+        counters.latencyCount++;
+      }
     } catch (err) {
       const status = toStatus(err);
       bump(counters.requests.byCode, String(status.code));
@@ -716,7 +732,12 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
         store,
         token: o.token ?? randomBytes(24).toString('base64url'),
         url: `${baseUrl}/clusters/${name}`,
-        counters: { requests: emptyRequests(), faults: { injectedErrors: 0, droppedConnections: 0, injectedLatencyMs: 0 } },
+        counters: {
+          requests: emptyRequests(),
+          faults: { injectedErrors: 0, droppedConnections: 0, injectedLatencyMs: 0 },
+          latencies: new Float64Array(LATENCY_SAMPLES),
+          latencyCount: 0,
+        },
         faults: undefined,
         history,
         watches: new Set(),
@@ -758,6 +779,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
         cluster: name,
         requests: structuredClone(c.counters.requests),
         faults: { ...c.counters.faults },
+        latencyMs: percentiles(c.counters.latencies, Math.min(c.counters.latencyCount, LATENCY_SAMPLES)),
         objects: c.store.size,
       };
       for (const source of counterSources) Object.assign(out, source(name));
@@ -772,6 +794,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       for (const c of clusters.values()) {
         if (name !== undefined && c.name !== name) continue;
         c.counters.requests = emptyRequests();
+        c.counters.latencyCount = 0;
         c.counters.faults = { injectedErrors: 0, droppedConnections: 0, injectedLatencyMs: 0 };
       }
     },

@@ -374,6 +374,8 @@ describe.runIf(!realCluster)('simulator-only contract', () => {
       const mine = sim.server.counters(sim.cluster.name);
       expect(mine.requests.byVerbKind).toMatchObject({ 'create Machine': 1, 'get Machine': 1, 'list Machine': 1 });
       expect(mine.requests.byVerb.create).toBe(1);
+      expect(mine.latencyMs.samples).toBeGreaterThanOrEqual(3);
+      expect(mine.latencyMs.p99).toBeGreaterThanOrEqual(mine.latencyMs.p50);
       expect(body.clusters[sim.cluster.name]?.requests.byVerbKind['create Machine']).toBe(1);
     });
 
