@@ -36,6 +36,7 @@ const GROUP_ACCESS: Record<RouteGroup, { table: 'none' | 'read' | 'readWrite'; s
   [RouteGroup.policies]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.workspaces]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.clusters]: { table: 'readWrite', startsWorkflows: true },
+  [RouteGroup.kubeconfig]: { table: 'read', startsWorkflows: false },
   [RouteGroup.onboardingRules]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.accounts]: { table: 'read', startsWorkflows: false },
 };

@@ -169,7 +169,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const server: LocalApiServer = await startLocalApiServer({
       port: options.port ?? 8080,
       ...(options.host === undefined ? {} : { host: options.host }),
-      handlers: buildApiHandlers(deps),
+      handlers: buildApiHandlers({ ...deps, management: async () => management }),
       localRoutes: vending.routes(() => deps),
       verifier: issuer,
       accountId: ACCOUNT,

@@ -6,6 +6,7 @@
 import { requireMember } from '../../shared/auth/authorize.ts';
 import { evaluateCreate, requestCluster } from '../../shared/clusters/create.ts';
 import { checkPolicies, resolveUpdate } from '../../shared/clusters/requests.ts';
+import { visibleCluster as visibleClusterOf } from '../../shared/clusters/visible.ts';
 import { clusterWorkflowRequest } from '../../shared/workflow/cluster.ts';
 import { type Cluster, CreateClusterBody, UpdateClusterBody } from '../../shared/domain/schemas.ts';
 import { ConcurrentModificationError, ConflictError, NotFoundError, OperationInFlightError, PolicyViolationError, ValidationError } from '../../shared/errors.ts';
@@ -94,12 +95,6 @@ export const clusterRoutes: Record<string, Route<ApiDeps>> = {
     return ok(await deps.stores.clusters.history(cluster.uid, pageParams(req.query)));
   },
 
-  'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig': async (req, deps) => {
-    const cluster = await visibleCluster(req, deps);
-    // Access to the workload cluster comes with the provisioning workflows; until a cluster is Ready there
-    // is nothing to hand out.
-    throw new ConflictError(`cluster ${cluster.name} is ${cluster.phase}: a kubeconfig is available once it is Ready`);
-  },
 };
 
 function clusterPath(c: Pick<Cluster, 'workspaceId' | 'name'>): string {
@@ -114,14 +109,7 @@ function parseDryRun(req: ApiRequest): boolean {
 }
 
 async function visibleCluster(req: ApiRequest, deps: ApiDeps): Promise<Cluster> {
-  const wsId = req.params.ws ?? '';
-  await requireMember(req.caller, wsId, deps.stores.workspaces);
-  const name = req.params.name ?? '';
-  const cluster = await deps.stores.clusters.get(wsId, name);
-  if (!cluster || (cluster.phase === 'Deleted' && req.event.requestContext.http.method !== 'GET')) {
-    throw new NotFoundError(`cluster ${name} not found in workspace ${wsId}`);
-  }
-  return cluster;
+  return visibleClusterOf(req.caller, deps.stores, req.params.ws ?? '', req.params.name ?? '', { live: req.event.requestContext.http.method !== 'GET' });
 }
 
 /** Refuses early (before any policy work) what the store would refuse anyway. */

@@ -5,12 +5,14 @@
  */
 import type { ApiHandler } from '../../shared/http/api.ts';
 import { RouteGroup } from '../../shared/http/routes.ts';
+import type { KubeClient } from '../../shared/capi/client.ts';
 import { makeHandler as accounts } from './accounts.ts';
 import { makeHandler as cloudAccesses } from './cloud-accesses.ts';
 import { makeHandler as clusterPlans } from './cluster-plans.ts';
 import { makeHandler as clusters } from './clusters.ts';
 import { makeHandler as computeTemplates } from './compute-templates.ts';
 import type { ApiDeps } from './deps.ts';
+import { type KubeconfigDeps, makeHandler as kubeconfig } from './kubeconfig.ts';
 import { makeHandler as me } from './me.ts';
 import { makeHandler as networkPlans } from './network-plans.ts';
 import { makeHandler as onboardingRules } from './onboarding-rules.ts';
@@ -19,8 +21,21 @@ import { makeHandler as packages } from './packages.ts';
 import { makeHandler as policies } from './policies.ts';
 import { makeHandler as workspaces } from './workspaces.ts';
 
-export function buildApiHandlers(deps: ApiDeps): Record<RouteGroup, ApiHandler> {
+/** Raised by the kubeconfig route when the runtime was built without a management cluster. */
+export class ManagementClusterUnavailableError extends Error {
+  override readonly name = 'ManagementClusterUnavailableError';
+}
+
+export function buildApiHandlers(deps: ApiDeps & { management?: () => Promise<KubeClient> }): Record<RouteGroup, ApiHandler> {
   const d = () => deps;
+  const withManagement = (): KubeconfigDeps => ({
+    ...deps,
+    management:
+      deps.management ??
+      (async () => {
+        throw new ManagementClusterUnavailableError('no management cluster is configured');
+      }),
+  });
   return {
     [RouteGroup.me]: me(d),
     [RouteGroup.cloudAccesses]: cloudAccesses(d),
@@ -31,6 +46,7 @@ export function buildApiHandlers(deps: ApiDeps): Record<RouteGroup, ApiHandler> 
     [RouteGroup.policies]: policies(d),
     [RouteGroup.workspaces]: workspaces(d),
     [RouteGroup.clusters]: clusters(d),
+    [RouteGroup.kubeconfig]: kubeconfig(withManagement),
     [RouteGroup.onboardingRules]: onboardingRules(d),
     [RouteGroup.accounts]: accounts(d),
     [RouteGroup.openapi]: openapi(d),

@@ -20,6 +20,14 @@ export const ApiEnv = z.object({
 export type ApiEnv = z.infer<typeof ApiEnv>;
 export type ApiEnvInput = z.input<typeof ApiEnv>;
 
+/** The kubeconfig route: the API's environment plus the management cluster holding the kept access. */
+export const KubeconfigApiEnv = ApiEnv.extend({
+  /** Name of the management EKS cluster (endpoint and CA come from eks:DescribeCluster). */
+  SLIPWAY_MANAGEMENT_CLUSTER_NAME: z.string().min(1),
+});
+export type KubeconfigApiEnv = z.infer<typeof KubeconfigApiEnv>;
+export type KubeconfigApiEnvInput = z.input<typeof KubeconfigApiEnv>;
+
 /**
  * Step handlers (state-machine tasks). One schema for every step function: they share one IAM role per
  * workflow family, so they share the environment too.

@@ -44,7 +44,10 @@ export interface ApiRequest {
 
 export interface ApiResult {
   status: number;
+  /** Serialised as JSON. */
   body?: unknown;
+  /** Sent as is instead of `body` (e.g. YAML); set the content-type header. */
+  raw?: string;
   headers?: Record<string, string>;
 }
 
@@ -141,6 +144,7 @@ function parseBody(event: ApiEvent): unknown {
 
 function toResponse(result: ApiResult): ApiResponse {
   const headers: Record<string, string> = { ...result.headers };
+  if (result.raw !== undefined) return { statusCode: result.status, headers, body: result.raw };
   if (result.body === undefined) return { statusCode: result.status, headers };
   headers['content-type'] ??= 'application/json';
   return { statusCode: result.status, headers, body: JSON.stringify(result.body) };

@@ -67,7 +67,7 @@ const OPS: Record<string, Op> = {
   'PATCH /v1/workspaces/{ws}/clusters/{name}': { summary: 'Scale, upgrade or change plan revision (202)', body: S.UpdateClusterBody, ok: [202, S.Cluster] },
   'DELETE /v1/workspaces/{ws}/clusters/{name}': { summary: 'Delete a cluster (202)', ok: [202, S.Cluster] },
   'GET /v1/workspaces/{ws}/clusters/{name}/events': { summary: 'Phase history, oldest first', ok: [200, S.pageOf(S.HistoryRecord, 'HistoryPage')], query: page },
-  'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig': { summary: 'Access to the workload cluster', ok: [200, undefined] },
+  'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig': { summary: 'Kubeconfig of a Ready cluster (application/yaml; 409 before Ready)', ok: [200, undefined] },
   'POST /v1/onboarding-rules': {
     summary: 'Create an account-vending onboarding rule (tried in ascending priority; the first match onboards the account)',
     body: O.CreateOnboardingRuleBody,

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAccess } from '../../shared/capi/access.ts';
+import { connectKubeconfig } from '../../shared/capi/connect.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
 import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
 import { type RuntimeHarness, startRuntimeHarness } from '../helpers/runtime.ts';
@@ -75,6 +76,16 @@ describe('provision-cluster', () => {
       .map((e) => (e.event.detail as { phase: string }).phase);
     expect(published).toEqual(['Provisioning', 'Pivoting', 'Scaling', 'InstallingAddons', 'Ready']);
     expect(h.runtime.events.history({ source: 'slipway', detailType: 'Cluster Ready' })).toHaveLength(1);
+
+    // Members get a kubeconfig that reaches the cluster; strangers get 404.
+    const kc = await h.call('GET', `${path}/kubeconfig`, { token: dev });
+    expect(kc.status).toBe(200);
+    expect(kc.headers['content-type']).toBe('application/yaml');
+    expect(kc.headers['cache-control']).toBe('no-store');
+    const viaKubeconfig = await connectKubeconfig({ text: String(kc.body === undefined ? '' : typeof kc.body === 'string' ? kc.body : JSON.stringify(kc.body)) });
+    expect(await viaKubeconfig.list('v1', 'Node')).toHaveLength(nodes.length);
+    const stranger = await h.token({ sub: 'mallory', groups: [] });
+    expect((await h.call('GET', `${path}/kubeconfig`, { token: stranger })).status).toBe(404);
 
     // The simulated cloud: no duplicated or leaked instances.
     const counters = h.runtime.simulator?.counters() ?? {};
