@@ -83,7 +83,11 @@ export interface MoveOptions {
   namespace: string;
   /** The CAPI Cluster to move. */
   clusterName: string;
-  /** Kinds to list in the namespace; CRDs labelled for clusterctl are added. Default DEFAULT_MOVE_KINDS. */
+  /**
+   * Kinds to list in the namespace, in addition to those of the CRDs labelled for clusterctl. By default the
+   * labelled CRDs (+ Secrets and ConfigMaps) are the list, as for clusterctl; DEFAULT_MOVE_KINDS only when the
+   * server has no labelled CRD.
+   */
   kinds?: readonly MoveKind[];
   /** How long to wait for `block-move` annotations to go (default 30 s), polling every `pollMs` (1 s). */
   blockMoveTimeoutMs?: number;
@@ -159,7 +163,7 @@ export async function move(source: KubeClient, target: KubeClient, opts: MoveOpt
   }
 
   // ── discovery ──
-  const graph = await discover(source, sourceCluster, opts.kinds ?? DEFAULT_MOVE_KINDS);
+  const graph = await discover(source, sourceCluster, opts.kinds);
   const ordered = ownerOrder(graph);
   log?.info('move: discovered', { cluster: clusterName, objects: ordered.length, kinds: countKinds(ordered.filter((n) => n.role === 'moved')) });
 
@@ -270,12 +274,12 @@ function refKey(ref: { apiVersion: string; kind: string; name: string }, namespa
   return `${groupOf(ref.apiVersion)}/${ref.kind}/${namespace ?? ''}/${ref.name}`;
 }
 
-async function discover(source: KubeClient, cluster: KubeObject, kinds: readonly MoveKind[]): Promise<Map<string, Node>> {
+async function discover(source: KubeClient, cluster: KubeObject, kinds: readonly MoveKind[] | undefined): Promise<Map<string, Node>> {
   const namespace = cluster.metadata.namespace ?? '';
   const clusterName = cluster.metadata.name;
   const all = new Map<string, KubeObject>();
   const byUid = new Map<string, string>();
-  for (const k of await withLabelledCrds(source, kinds)) {
+  for (const k of await kindsToList(source, kinds)) {
     let items: KubeObject[];
     try {
       items = await source.list(k.apiVersion, k.kind, { namespace });
@@ -350,16 +354,21 @@ function softOwnedByCluster(obj: KubeObject, clusterName: string): boolean {
   return labels[LABEL_CLUSTER_NAME] === clusterName || labels[LABEL_SLIPWAY_CLUSTER] === clusterName;
 }
 
-/** Adds namespaced kinds whose CRDs carry the clusterctl label (what clusterctl discovers). */
-async function withLabelledCrds(source: KubeClient, kinds: readonly MoveKind[]): Promise<MoveKind[]> {
-  const out = [...kinds];
+/**
+ * What clusterctl discovers: the namespaced kinds whose CRDs carry the clusterctl label, plus Secrets and
+ * ConfigMaps (and any `explicit` kinds). Without labelled CRDs (an API server that serves the kinds without CRD
+ * objects), DEFAULT_MOVE_KINDS. Listing only served kinds also spares client-node a discovery call per
+ * unknown kind.
+ */
+async function kindsToList(source: KubeClient, explicit: readonly MoveKind[] | undefined): Promise<MoveKind[]> {
   let crds: KubeObject[];
   try {
     crds = await source.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', { labelSelector: 'clusterctl.cluster.x-k8s.io' });
   } catch (err) {
-    if (err instanceof KubeKindNotServedError) return out;
-    throw err;
+    if (!(err instanceof KubeKindNotServedError)) throw err;
+    crds = [];
   }
+  const fromCrds: MoveKind[] = [];
   for (const crd of crds) {
     const spec = crd.spec as { group?: string; scope?: string; names?: { kind?: string }; versions?: { name?: string; storage?: boolean }[] } | undefined;
     const version = spec?.versions?.find((v) => v.storage)?.name ?? spec?.versions?.[0]?.name;
@@ -367,8 +376,12 @@ async function withLabelledCrds(source: KubeClient, kinds: readonly MoveKind[]):
     if (spec?.scope !== 'Namespaced' || !spec.group || !version || !kind) continue;
     // clusterctl's own inventory never moves.
     if (spec.group === 'clusterctl.cluster.x-k8s.io') continue;
-    const apiVersion = `${spec.group}/${version}`;
-    if (!out.some((k) => groupOf(k.apiVersion) === spec.group && k.kind === kind)) out.push({ apiVersion, kind });
+    fromCrds.push({ apiVersion: `${spec.group}/${version}`, kind });
+  }
+  const base = fromCrds.length > 0 ? [...fromCrds, { apiVersion: 'v1', kind: 'Secret' }, { apiVersion: 'v1', kind: 'ConfigMap' }] : [...DEFAULT_MOVE_KINDS];
+  const out: MoveKind[] = [];
+  for (const k of [...base, ...(explicit ?? [])]) {
+    if (!out.some((o) => groupOf(o.apiVersion) === groupOf(k.apiVersion) && o.kind === k.kind)) out.push(k);
   }
   return out;
 }
