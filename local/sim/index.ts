@@ -55,6 +55,11 @@ export interface SimulatorOptions {
    * client-node works with both. Default false.
    */
   tls?: boolean;
+  /**
+   * Workload clusters serve CAPI kinds only once their CustomResourceDefinitions exist (as a fresh real cluster
+   * does), so installing providers must apply CRDs first (`providerComponents()` includes them). Default false.
+   */
+  crdGatedWorkloads?: boolean;
 }
 
 export interface SimulatorCounters extends ClusterCounters {
@@ -116,7 +121,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const url = server.url;
   const cloud = new SimCloud(timing, { seed });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), publicUrl: url, log });
+  const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), publicUrl: url, crdGatedWorkloads: options.crdGatedWorkloads ?? false, log });
   server.addCounterSource((name) => ({
     instances: cloud.counters({ workloadCluster: name }),
     reconciles: manager.runtime(name)?.reconciles ?? 0,

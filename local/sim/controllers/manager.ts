@@ -31,8 +31,10 @@ export interface ManagerOptions {
   cloud: SimCloud;
   timing: Timing;
   rng: Rng;
-  /** Base URL clients use (an HTTPS front, when there is one); default: the API server's own URL. */
+  /** Base URL clients use; default: the API server's own URL. */
   publicUrl?: string;
+  /** New workload clusters serve CAPI kinds only once their CRDs are installed, as a real cluster does. */
+  crdGatedWorkloads?: boolean;
   log?: (message: string) => void;
 }
 
@@ -42,6 +44,7 @@ export class Manager implements SimContext {
   readonly cloud: SimCloud;
   readonly #server: ApiServer;
   readonly #publicUrl: string;
+  readonly #crdGatedWorkloads: boolean;
   readonly #runtimes = new Map<string, ClusterRuntime>();
   readonly #unsubscribe = new Map<string, () => void>();
   readonly #clusterHosts = new Map<string, Set<string>>();
@@ -57,6 +60,7 @@ export class Manager implements SimContext {
   constructor(options: ManagerOptions) {
     this.#server = options.server;
     this.#publicUrl = options.publicUrl ?? options.server.url;
+    this.#crdGatedWorkloads = options.crdGatedWorkloads ?? false;
     this.cloud = options.cloud;
     this.timing = options.timing;
     this.rng = options.rng;
@@ -186,7 +190,7 @@ export class Manager implements SimContext {
   async ensureWorkloadCluster(name: string, clusterKey: string): Promise<WorkloadEndpoint> {
     const [namespace = '', cluster = ''] = clusterKey.split('/');
     this.#workloadIdentity.set(name, { namespace, cluster });
-    const vc = this.#server.getCluster(name) ?? this.#server.addCluster(name);
+    const vc = this.#server.getCluster(name) ?? this.#server.addCluster(name, { crdGated: this.#crdGatedWorkloads });
     this.attach(vc);
     return { name, url: this.urlOf(name), token: vc.token, ...this.#ca() };
   }

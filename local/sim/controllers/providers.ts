@@ -10,6 +10,7 @@
  * needs the ClusterTopology feature gate on the core Deployment (`--feature-gates=...ClusterTopology=true`), as
  * in CAPI where it is off by default.
  */
+import { crdsFor } from '../apiserver/crds.ts';
 import { API_CLUSTERCTL } from '../classes.ts';
 
 export type ProviderType = 'CoreProvider' | 'BootstrapProvider' | 'ControlPlaneProvider' | 'InfrastructureProvider' | 'AddonProvider';
@@ -89,6 +90,8 @@ export interface ComponentOptions {
   addonHelm?: boolean;
   /** Include cert-manager (clusterctl init installs it when missing). Default true. */
   certManager?: boolean;
+  /** Include each provider's CustomResourceDefinitions (and clusterctl's inventory CRD). Default true. */
+  crds?: boolean;
 }
 
 export const CERT_MANAGER_NAMESPACE = 'cert-manager';
@@ -126,13 +129,19 @@ export function certManagerComponents(tolerateControlPlane = true): ComponentObj
   return out;
 }
 
-/** cert-manager, then per provider its Namespace, Deployment and Provider inventory object, in creation order. */
+/**
+ * cert-manager, clusterctl's inventory CRD, then per provider its CRDs, Namespace, Deployment and Provider
+ * inventory object, in creation order.
+ */
 export function providerComponents(options: ComponentOptions = {}): ComponentObject[] {
-  const { clusterTopology = true, tolerateControlPlane = true, addonHelm = true, certManager = true } = options;
+  const { clusterTopology = true, tolerateControlPlane = true, addonHelm = true, certManager = true, crds = true } = options;
   const out: ComponentObject[] = certManager ? certManagerComponents(tolerateControlPlane) : [];
+  if (crds) out.push(...(crdsFor(['inventory']) as unknown as ComponentObject[]));
   for (const p of PROVIDERS) {
     if (p.type === 'AddonProvider' && !addonHelm) continue;
     const labels = { 'clusterctl.cluster.x-k8s.io': '', 'cluster.x-k8s.io/provider': p.name };
+    // clusterctl applies a provider's CRDs before its controller.
+    if (crds) out.push(...(crdsFor([p.name]) as unknown as ComponentObject[]));
     out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: p.namespace, labels } });
     const args = ['--leader-elect', '--diagnostics-address=:8443'];
     if (p.type === 'CoreProvider' || p.type === 'ControlPlaneProvider') {

@@ -1,4 +1,5 @@
 /** The controllers' Client over one virtual cluster's in-memory ClusterStore. */
+import { NotFoundError } from '../apiserver/errors.ts';
 import type { ClusterStore, KubeObject } from '../apiserver/store.ts';
 import type { Client, ListOptions } from './client.ts';
 import type { KObject } from './types.ts';
@@ -12,11 +13,24 @@ export class StoreClient implements Client {
     this.#manager = fieldManager;
   }
 
+  /** A kind this cluster does not serve (CRD not installed) holds no objects; reads see none, as a lister would. */
+  #serves(apiVersion: string, kind: string): boolean {
+    try {
+      this.store.kindOf(apiVersion, kind);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+
   async get<T extends KObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+    if (!this.#serves(apiVersion, kind)) return undefined;
     return this.store.get({ apiVersion, kind, name, ...(namespace !== undefined ? { namespace } : {}) }) as T | undefined;
   }
 
   async list<T extends KObject>(apiVersion: string, kind: string, options: ListOptions = {}): Promise<T[]> {
+    if (!this.#serves(apiVersion, kind)) return [];
     const labelSelector =
       options.labels === undefined
         ? undefined

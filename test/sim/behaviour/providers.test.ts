@@ -105,3 +105,34 @@ describe('providers in a workload cluster', () => {
     expect(conditionOf(topo, 'TopologyReconciled')?.message).toContain('ClusterClass.cluster.x-k8s.io "sim-ferrol-1-31-v1" not found');
   });
 });
+
+describe('CRD-gated workload clusters', () => {
+  let sim: Simulator;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ profile: 'fast', seed: 59, crdGatedWorkloads: true });
+  });
+  afterAll(async () => {
+    await sim.stop();
+  });
+
+  it('serve CAPI kinds only once the provider CRDs are installed', async () => {
+    // Prepare
+    const mgmt = clientsFor(sim.managementKubeconfig());
+    await ensureNamespace(mgmt, 'gated');
+    await mgmt.objects.create(topologyCluster('gated', 'g-1'));
+    await waitFor('ControlPlaneInitialized', async () => isTrue(await getCluster(mgmt, 'gated', 'g-1'), 'ControlPlaneInitialized'));
+    const workload = await workloadClients(mgmt, 'gated', 'g-1');
+    const components = providerComponents();
+    const provider = components.find((o) => o.kind === 'Provider') as KubernetesObject;
+    // Act + Assess: no CRD, no kind
+    await expect(workload.objects.create(provider)).rejects.toThrow(/Failed to fetch resource metadata for clusterctl.cluster.x-k8s.io\/v1alpha3\/Provider/);
+    // Act: clusterctl's order — CRDs come before the objects of their kinds
+    for (const o of components) await workload.objects.create(o as KubernetesObject);
+    // Assess
+    const providers = await workload.objects.list('clusterctl.cluster.x-k8s.io/v1alpha3', 'Provider');
+    expect(providers.items).toHaveLength(5);
+    const crds = await workload.objects.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, undefined, undefined, undefined, undefined, 'clusterctl.cluster.x-k8s.io');
+    expect(crds.items.map((c) => c.metadata?.name)).toEqual(expect.arrayContaining(['clusters.cluster.x-k8s.io', 'simmachines.infrastructure.cluster.x-k8s.io', 'providers.clusterctl.cluster.x-k8s.io']));
+  });
+});
