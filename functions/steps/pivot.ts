@@ -13,7 +13,8 @@ export const STEP = 'pivot';
 export const makeHandler = (deps: () => StepDeps) =>
   stepHandler(STEP, deps, async (input, d) => {
     let cluster = await loadCluster(d, input);
-    if (cluster.capiLocation === 'self') return null;
+    // Even when the record says the move is done, it runs: a move interrupted after its last deletion still
+    // has to unpause the Cluster in its new home (a finished one answers "already moved" after two reads).
     cluster = await recordPhase(d, cluster, { phase: 'Pivoting', step: STEP, message: 'moving the CAPI objects into the cluster' });
     // The workload connection comes from the access copy kept in the management cluster: the move takes
     // CAPI's own kubeconfig Secret away with it.
@@ -23,7 +24,7 @@ export const makeHandler = (deps: () => StepDeps) =>
     await recordPhase(d, cluster, {
       phase: 'Pivoting',
       step: STEP,
-      message: `self-managed: ${moved} CAPI objects moved${report.resumed ? ' (resumed)' : ''}`,
+      message: report.alreadyMoved ? 'self-managed: the CAPI objects had already moved' : `self-managed: ${moved} CAPI objects moved${report.resumed ? ' (resumed)' : ''}`,
       capiLocation: 'self',
     }, { publish: false });
     return null;

@@ -1,6 +1,7 @@
 /** CAPI references shared by the steps: where a Slipway cluster's CAPI objects are and how to reach them. */
 import { workspaceNamespace } from '../capi/render.ts';
 import type { KubeClient } from '../capi/client.ts';
+import { KubeconfigNotFoundError } from '../capi/errors.ts';
 import type { KubeObject, ObjectRef } from '../capi/types.ts';
 import type { Cluster, ClusterPlanRevision, NetworkPlan } from '../domain/schemas.ts';
 import type { InfrastructureProvider, TopologyInput } from '../capi/render.ts';
@@ -16,6 +17,27 @@ export function clusterRef(cluster: Pick<Cluster, 'workspaceId' | 'name'>): Obje
 export async function capiHome(deps: StepDeps, cluster: Cluster): Promise<KubeClient> {
   if (cluster.capiLocation === 'self') return deps.workload(cluster);
   return deps.management();
+}
+
+/**
+ * Whether the cluster's CAPI objects have moved into the cluster itself. The record says so once the pivot
+ * step has recorded it; a pivot interrupted after its last deletion (a restarted runtime, a Lambda that timed
+ * out) has moved them without recording it: the management cluster has no Cluster left and the workload
+ * cluster has it. Steps before the pivot must then leave the management cluster alone — applying the initial
+ * topology there again would build a second cluster.
+ */
+export async function pivoted(deps: StepDeps, cluster: Cluster): Promise<boolean> {
+  if (cluster.capiLocation === 'self') return true;
+  // Nothing was applied yet (apply-cluster records 'management' before any pivot can run).
+  if (cluster.capiLocation === null) return false;
+  if ((await (await deps.management()).get(clusterRef(cluster))) !== null) return false;
+  try {
+    return (await (await deps.workload(cluster)).get(clusterRef(cluster))) !== null;
+  } catch (error) {
+    // No kubeconfig ever written: the cluster never got far enough to be moved.
+    if (error instanceof KubeconfigNotFoundError) return false;
+    throw error;
+  }
 }
 
 export async function workloadOf(deps: StepDeps, cluster: Cluster): Promise<KubeClient> {

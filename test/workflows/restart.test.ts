@@ -1,0 +1,176 @@
+/**
+ * The runtime killed in the middle of a pivot and started again on the same data dir: the cluster's
+ * provision-cluster execution is resumed, its steps converge over the half-moved state, and the cluster ends
+ * Ready and self-managed with no duplicated or leaked instance and no duplicated CAPI object.
+ *
+ * The simulator must outlive the runtime (it stands for the management cluster and the clouds, which do not
+ * restart with Slipway): the test starts it and hands the runtime a kubeconfig file for it.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
+import { type Simulator, startSimulator } from '../../local/sim/index.ts';
+import type { StateTransition } from '../../local/stepfunctions.ts';
+import { connectAccess } from '../../shared/capi/access.ts';
+import { createKubeClient, type KubeClient } from '../../shared/capi/client.ts';
+import { kubeconfigFromText } from '../../shared/capi/connect.ts';
+import { ANNOTATION_PAUSED, ANNOTATION_SLIPWAY_PAUSED } from '../../shared/capi/mover.ts';
+import { workspaceNamespace } from '../../shared/capi/render.ts';
+import { capiObjectsOf, cloudProblems, instancesOf, liveInstancesOf, waitSettled } from '../helpers/clusters.ts';
+import { type RuntimeHarness, startRuntimeHarness } from '../helpers/runtime.ts';
+
+const WS = DEMO_WORKSPACE;
+const NS = workspaceNamespace(WS);
+const CORE = 'cluster.x-k8s.io/v1beta2';
+
+let sim: Simulator;
+let dir: string;
+let kubeconfigFile: string;
+let observer: KubeClient;
+/** The runtime running now (each test kills one and starts the next on the same data dir). */
+let runtime: RuntimeHarness | undefined;
+let onTransition: (t: StateTransition) => void = () => undefined;
+
+beforeAll(async () => {
+  sim = await startSimulator({ profile: 'fast', seed: 11 });
+  dir = await mkdtemp(join(tmpdir(), 'slipway-restart-'));
+  kubeconfigFile = join(dir, 'management.kubeconfig');
+  await writeFile(kubeconfigFile, sim.managementKubeconfigText());
+  // The test's own view of the management cluster, with no retries: it must never wait on a fault.
+  observer = createKubeClient(kubeconfigFromText(sim.managementKubeconfigText()), { cluster: 'observer', retry: { read: { attempts: 1 }, write: { attempts: 1 } } });
+});
+
+afterAll(async () => {
+  await runtime?.close();
+  await sim?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type KillPoint = 'creating in the target' | 'source emptied';
+
+/**
+ * Resolves at the kill point of this cluster's pivot: once the mover has created the Cluster in the workload
+ * cluster (the create phase is under way), or once the management cluster has no Cluster left (the deletions
+ * are done; what remains is the unpause and recording the new location).
+ */
+async function reached(point: KillPoint, name: string, pivotEntered: Promise<void>): Promise<void> {
+  await pivotEntered;
+  const workload = createKubeClient(kubeconfigFromText(JSON.stringify(sim.kubeconfigFor(`${NS}--${name}`))), { cluster: 'observer/workload', retry: { read: { attempts: 1 } } });
+  const ref = { apiVersion: CORE, kind: 'Cluster', namespace: NS, name };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [inTarget, inSource] = await Promise.all([workload.get(ref).catch(() => null), observer.get(ref).catch(() => undefined)]);
+    if (point === 'creating in the target' && inTarget !== null) return;
+    if (point === 'source emptied' && inTarget !== null && inSource === null) return;
+    await sleep(2);
+  }
+  throw new Error(`the pivot of ${name} never reached "${point}"`);
+}
+
+/** Waits until no request has been dropped for `quietMs`: whatever the killed runtime still ran has given up. */
+async function untilQuiet(quietMs: number): Promise<void> {
+  const dropped = () => Object.values(sim.counters()).reduce((n, c) => n + c.faults.droppedConnections, 0);
+  let last = dropped();
+  let since = Date.now();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > deadline) throw new Error('the killed runtime keeps calling the API');
+    await sleep(100);
+    const now = dropped();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}
+
+/**
+ * Requests `name` on a runtime over `dir`, kills that runtime at `point` of the pivot and starts the next one
+ * on the same data dir. In-process, a stopped runtime's running step would carry on: every connection is
+ * dropped until it has given up, as if its process had died with it.
+ */
+async function killMidPivotAndRestart(point: KillPoint, name: string, running?: RuntimeHarness): Promise<RuntimeHarness> {
+  let enteredPivot: () => void = () => undefined;
+  const pivotEntered = new Promise<void>((resolve) => {
+    enteredPivot = resolve;
+  });
+  const watch = (t: StateTransition) => {
+    if (t.state === 'Pivot' && t.kind === 'entered' && t.executionName.startsWith(`${WS}--${name}--`)) enteredPivot();
+  };
+  onTransition = watch;
+  const first = running ?? (await startRuntimeHarness({ management: { kubeconfigFile }, onTransition: (t) => onTransition(t) }, dir));
+  const dev = await first.token(DEMO_DEVELOPER);
+  const res = await first.call('POST', `/v1/workspaces/${WS}/clusters`, { token: dev, body: { ...DEMO_CLUSTER_REQUEST, name } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+
+  await reached(point, name, pivotEntered);
+  sim.faults.api('*', { dropAfterRequests: 0 });
+  await first.runtime.stop();
+  await untilQuiet(5_000);
+  sim.faults.api('*', undefined);
+  onTransition = () => undefined;
+  return startRuntimeHarness({ management: { kubeconfigFile }, onTransition: (t) => onTransition(t) }, dir);
+}
+
+/** Ready, self-managed, one instance per machine ever launched, every CAPI object once and in the cluster itself. */
+async function expectConverged(h: RuntimeHarness, name: string): Promise<void> {
+  expect(h.runtime.resumed.some((r) => r.startsWith(`${WS}/${name} (provision`)), JSON.stringify({ resumed: h.runtime.resumed, notResumed: h.runtime.notResumed })).toBe(true);
+  const token = await h.token(DEMO_DEVELOPER);
+  const ready = await waitSettled(h, token, WS, name);
+
+  // The record
+  expect(ready.phase, `${ready.step}: ${ready.message}`).toBe('Ready');
+  expect(ready.capiLocation).toBe('self');
+  expect(ready.observedGeneration).toBe(ready.generation);
+  const record = await h.runtime.stores.clusters.get(WS, name);
+  if (!record) throw new Error('cluster record missing');
+  const size = record.controlPlane.replicas + record.nodePools.reduce((n, p) => n + p.desired, 0);
+
+  // The cloud: one instance per machine, never one launched twice, none leaked (after the leak grace).
+  await sleep(sim.timing.leakGraceMs * 2);
+  expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
+  expect(liveInstancesOf(sim, WS, name)).toHaveLength(size);
+  expect(instancesOf(sim, WS, name)).toHaveLength(size);
+
+  // The CAPI objects: all in the cluster itself, each exactly once, nothing left paused.
+  expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
+  const workload = await connectAccess(h.runtime.management, record);
+  const clusters = await workload.list(CORE, 'Cluster', { namespace: NS });
+  expect(clusters.map((c) => c.metadata.name)).toEqual([name]);
+  expect((clusters[0]?.spec as { paused?: boolean } | undefined)?.paused ?? false).toBe(false);
+  expect(clusters[0]?.metadata.annotations?.[ANNOTATION_SLIPWAY_PAUSED]).toBeUndefined();
+  expect(await workload.list('controlplane.cluster.x-k8s.io/v1beta2', 'KubeadmControlPlane', { namespace: NS })).toHaveLength(1);
+  expect(await workload.list(CORE, 'MachineDeployment', { namespace: NS })).toHaveLength(record.nodePools.length);
+  expect(await workload.list('infrastructure.cluster.x-k8s.io/v1beta2', 'SimCluster', { namespace: NS })).toHaveLength(1);
+  expect(await workload.list(CORE, 'Machine', { namespace: NS })).toHaveLength(size);
+  expect(await workload.list('v1', 'Node')).toHaveLength(size);
+  for (const cc of await workload.list(CORE, 'ClusterClass', { namespace: 'default' })) {
+    expect(cc.metadata.annotations?.[ANNOTATION_PAUSED], cc.metadata.name).toBeUndefined();
+  }
+
+  // History: the provisioning went through the pivot and ended Ready.
+  const phases = (await h.call('GET', `/v1/workspaces/${WS}/clusters/${name}/events`, { token })).body.items.map((r: { phase: string }) => r.phase);
+  expect(phases).toContain('Pivoting');
+  expect(phases).not.toContain('Failed');
+  expect(phases.at(-1)).toBe('Ready');
+}
+
+describe('the runtime killed mid-pivot and restarted', () => {
+  it('killed while the objects are being created in the target: resumes and converges', async () => {
+    // Act
+    runtime = await killMidPivotAndRestart('creating in the target', 'rst-1');
+    // Assess
+    await expectConverged(runtime, 'rst-1');
+  }, 180_000);
+
+  it('killed once the management cluster has no Cluster left (only the unpause and the record remain): resumes and converges', async () => {
+    // Act
+    runtime = await killMidPivotAndRestart('source emptied', 'rst-2', runtime);
+    // Assess
+    await expectConverged(runtime, 'rst-2');
+  }, 180_000);
+});
