@@ -8,24 +8,32 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ApiEnv, type ApiEnvInput } from '../shared/config/env.ts';
+import { ACCESS_NAMESPACE } from '../shared/capi/access.ts';
+import { ApiEnv, type ApiEnvInput, KubeconfigApiEnv, type KubeconfigApiEnvInput } from '../shared/config/env.ts';
 import { ROUTES, RouteGroup, type RouteDef, routeKey } from '../shared/http/routes.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
 import { pascalCase } from './asl.ts';
 import type { FunctionBundler } from './bundling.ts';
 import type { Data } from './data.ts';
 import { SlipwayFunction } from './function.ts';
-import { acknowledgeWildcard, executionsArn, executionsFinding, WILDCARD_REASONS } from './wildcards.ts';
-import type { WorkflowNaming } from './workflows.ts';
+import type { ManagementCluster } from './management-cluster.ts';
+import { grantStartWorkflows, type WorkflowNaming } from './workflows.ts';
 
 /**
  * What each route group may do, least privilege. A Record over RouteGroup: a new group fails compilation
  * until someone decides its access here.
  */
-const GROUP_ACCESS: Record<RouteGroup, { table: 'none' | 'read' | 'readWrite'; startsWorkflows: boolean }> = {
+interface GroupAccess {
+  table: 'none' | 'read' | 'readWrite';
+  startsWorkflows: boolean;
+  /** Reads the access Slipway keeps in the management cluster (KubeconfigApiEnv + an EKS access entry). */
+  keptAccess?: true;
+}
+
+const GROUP_ACCESS: Record<RouteGroup, GroupAccess> = {
   [RouteGroup.openapi]: { table: 'none', startsWorkflows: false },
   [RouteGroup.me]: { table: 'read', startsWorkflows: false },
   [RouteGroup.cloudAccesses]: { table: 'readWrite', startsWorkflows: false },
@@ -36,7 +44,7 @@ const GROUP_ACCESS: Record<RouteGroup, { table: 'none' | 'read' | 'readWrite'; s
   [RouteGroup.policies]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.workspaces]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.clusters]: { table: 'readWrite', startsWorkflows: true },
-  [RouteGroup.kubeconfig]: { table: 'read', startsWorkflows: false },
+  [RouteGroup.kubeconfig]: { table: 'read', startsWorkflows: false, keptAccess: true },
   [RouteGroup.onboardingRules]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.accounts]: { table: 'read', startsWorkflows: false },
 };
@@ -54,6 +62,7 @@ export interface ApiProps {
   apiDir: string;
   bundler: FunctionBundler;
   data: Data;
+  managementCluster: ManagementCluster;
   naming: WorkflowNaming;
   adminGroup: string;
   issuer: string;
@@ -67,7 +76,7 @@ export interface ApiProps {
 export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
-  readonly functions = new Map<RouteGroup, SlipwayFunction<typeof ApiEnv>>();
+  readonly functions = new Map<RouteGroup, SlipwayFunction<typeof ApiEnv> | SlipwayFunction<typeof KubeconfigApiEnv>>();
   readonly routes = new Map<string, apigw.HttpRoute>();
 
   constructor(scope: Construct, id: string, props: ApiProps) {
@@ -130,16 +139,21 @@ export class Api extends Construct {
 
     const groups = [...new Set(routes.map((r) => r.group))].sort();
     for (const group of groups) {
-      const fn = new SlipwayFunction(this, pascalCase(group), {
+      const common = {
         entry: apiEntry(props.apiDir, group),
         bundler: props.bundler,
         description: `Slipway API: ${group} routes`,
-        envSchema: ApiEnv,
-        environment,
         logRetention: props.logRetention,
         // The HTTP API gives up on an integration after 30 s.
         timeout: Duration.seconds(29),
-      });
+      };
+      const kubeEnvironment: KubeconfigApiEnvInput = {
+        ...environment,
+        SLIPWAY_MANAGEMENT_CLUSTER_NAME: props.managementCluster.clusterName,
+      };
+      const fn = GROUP_ACCESS[group].keptAccess
+        ? new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: KubeconfigApiEnv, environment: kubeEnvironment })
+        : new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: ApiEnv, environment });
       this.grant(group, fn.role, props);
       this.functions.set(group, fn);
     }
@@ -168,18 +182,7 @@ export class Api extends Construct {
     const access = GROUP_ACCESS[group];
     if (access.table === 'read') props.data.grantRead(role);
     if (access.table === 'readWrite') props.data.grantReadWrite(role);
-    if (access.startsWorkflows) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: API_WORKFLOWS.map((w) => props.naming.stateMachineArn(w)) }),
-      );
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['states:DescribeExecution'],
-          // The starter reads an existing execution (exactly-once starts); names are chosen at run time.
-          resources: API_WORKFLOWS.map((w) => executionsArn(props.naming.stateMachineName(w))),
-        }),
-      );
-      for (const w of API_WORKFLOWS) acknowledgeWildcard(role, executionsFinding(props.naming.stateMachineName(w)), WILDCARD_REASONS.executions);
-    }
+    if (access.keptAccess) props.managementCluster.grantKeptAccessRead(role, ACCESS_NAMESPACE);
+    if (access.startsWorkflows) grantStartWorkflows(role, props.naming, API_WORKFLOWS);
   }
 }

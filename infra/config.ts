@@ -59,6 +59,8 @@ export const SlipwayConfig = z.object({
     .default(90),
   /** Log execution inputs/outputs of state machines (off: they carry cluster specs, never secrets, but still). */
   logExecutionData: bool.default(false),
+  /** How often the sweeper runs (TTL deletes, lost workflow starts). */
+  sweepIntervalMinutes: z.coerce.number().int().min(1).max(1440).default(5),
   /** Fail the synth when a workflow's step handler is missing (default: leave that workflow out, with a warning). */
   strictWorkflows: bool.default(false),
   /** Email subscribed to the alarm topic (confirm the subscription mail once). */

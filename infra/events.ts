@@ -52,7 +52,8 @@ export class SlipwayEvents extends Construct {
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: props.busName, description: 'Slipway status and account-vending events' });
     this.bus.archive('Archive', {
       description: 'Every event on the Slipway bus, for replay',
-      eventPattern: { account: [Stack.of(this).account] },
+      // Only this account and the allowed publishers can put on the bus: this pattern is "everything".
+      eventPattern: { account: [Stack.of(this).account, ...props.publisherAccounts] },
       retention: props.archiveRetentionDays === 0 ? undefined : Duration.days(props.archiveRetentionDays),
     });
     for (const account of props.publisherAccounts) {

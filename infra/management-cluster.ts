@@ -32,9 +32,13 @@ export class ManagementCluster extends Construct {
     this.clusterArn = Stack.of(this).formatArn({ service: 'eks', resource: 'cluster', resourceName: props.clusterName });
   }
 
-  /** Lets `role` reach the Kubernetes API: DescribeCluster (endpoint + CA) and an access entry. */
-  grantKubernetesAccess(role: iam.Role): eks.CfnAccessEntry {
+  private grantDescribe(role: iam.Role): void {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['eks:DescribeCluster'], resources: [this.clusterArn] }));
+  }
+
+  /** Lets the steps' `role` drive CAPI: DescribeCluster (endpoint + CA) and an access entry. */
+  grantKubernetesAccess(role: iam.Role): eks.CfnAccessEntry {
+    this.grantDescribe(role);
     const clusterAdmin = this.props.access === 'cluster-admin';
     return new eks.CfnAccessEntry(this, 'StepRoleAccess', {
       clusterName: this.clusterName,
@@ -50,6 +54,31 @@ export class ManagementCluster extends Construct {
             ],
           }
         : { kubernetesGroups: [this.props.kubernetesGroup] }),
+    });
+  }
+
+  /**
+   * Lets the kubeconfig route's `role` read the access Slipway keeps in `namespace` (shared/capi/access.ts):
+   * AmazonEKSAdminViewPolicy (read-only, Secrets included) scoped to that one namespace; with
+   * `kubernetes-group`, membership of `<group>-kubeconfig` for the admin to bind (docs/operations.md).
+   */
+  grantKeptAccessRead(role: iam.Role, namespace: string): eks.CfnAccessEntry {
+    this.grantDescribe(role);
+    const policies = this.props.access === 'cluster-admin';
+    return new eks.CfnAccessEntry(this, 'KubeconfigReaderAccess', {
+      clusterName: this.clusterName,
+      principalArn: role.roleArn,
+      type: 'STANDARD',
+      ...(policies
+        ? {
+            accessPolicies: [
+              {
+                policyArn: `arn:${Aws.PARTITION}:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy`,
+                accessScope: { type: 'namespace', namespaces: [namespace] },
+              },
+            ],
+          }
+        : { kubernetesGroups: [`${this.props.kubernetesGroup}-kubeconfig`] }),
     });
   }
 }

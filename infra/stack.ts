@@ -4,17 +4,18 @@
  * both ways (API → workflows → steps → table/bus); the stateful parts (table, logs) are retained on delete.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { EventsEnv, type EventsEnvInput } from '../shared/config/env.ts';
+import { EventsEnv, type EventsEnvInput, SweepEnv, type SweepEnvInput } from '../shared/config/env.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
 import { Api, apiEntries } from './api.ts';
 import { FunctionBundler } from './bundling.ts';
@@ -24,8 +25,7 @@ import { SlipwayEvents } from './events.ts';
 import { SlipwayFunction } from './function.ts';
 import { ManagementCluster } from './management-cluster.ts';
 import { Monitoring } from './monitoring.ts';
-import { acknowledgeWildcard, executionsArn, executionsFinding, WILDCARD_REASONS } from './wildcards.ts';
-import { planWorkflows, workflowNaming, Workflows } from './workflows.ts';
+import { grantStartWorkflows, planWorkflows, workflowNaming, Workflows } from './workflows.ts';
 
 /** Where handlers and definitions live; tests point the workflow parts at fixtures. */
 export interface SlipwayPaths {
@@ -46,6 +46,10 @@ export const DEFAULT_PATHS: SlipwayPaths = {
 
 /** The account-vending handler (both vending rules target it): functions/events/<this>.ts. */
 export const ACCOUNT_VENDED_HANDLER = 'account-vended';
+/** The scheduled sweeper (TTL deletes, lost workflow starts): functions/events/<this>.ts. */
+export const SWEEP_HANDLER = 'sweep-clusters';
+/** Workflows the sweeper (re)starts. */
+const SWEEP_WORKFLOWS = [WorkflowId.provisionCluster, WorkflowId.updateCluster, WorkflowId.deleteCluster] as const;
 
 export interface SlipwayStackProps extends StackProps {
   config: SlipwayConfig;
@@ -59,6 +63,7 @@ export class SlipwayStack extends Stack {
   readonly api: Api;
   readonly managementCluster: ManagementCluster;
   readonly accountVended: SlipwayFunction<typeof EventsEnv> | undefined;
+  readonly sweeper: SlipwayFunction<typeof SweepEnv> | undefined;
   readonly notifications: sns.Topic;
 
   constructor(scope: Construct, id: string, props: SlipwayStackProps) {
@@ -100,7 +105,8 @@ export class SlipwayStack extends Stack {
     const bundler = new FunctionBundler(REPO_ROOT);
     const plan = planWorkflows(paths.statemachines, paths.stepHandlers);
     const vendingEntry = join(paths.eventHandlers, `${ACCOUNT_VENDED_HANDLER}.ts`);
-    bundler.register(...apiEntries(paths.apiHandlers), ...plan.stepEntries, ...(existsSync(vendingEntry) ? [vendingEntry] : []));
+    const sweepEntry = join(paths.eventHandlers, `${SWEEP_HANDLER}.ts`);
+    bundler.register(...apiEntries(paths.apiHandlers), ...plan.stepEntries, ...[vendingEntry, sweepEntry].filter((e) => existsSync(e)));
 
     const naming = workflowNaming(this, this.stackName);
     this.workflows = new Workflows(this, 'Workflows', {
@@ -115,12 +121,14 @@ export class SlipwayStack extends Stack {
       logExecutionData: config.logExecutionData,
       strict: config.strictWorkflows,
       bundler,
+      plan,
     });
 
     this.api = new Api(this, 'Api', {
       apiDir: paths.apiHandlers,
       bundler,
       data: this.data,
+      managementCluster: this.managementCluster,
       naming,
       adminGroup: config.adminGroup,
       issuer: config.issuer,
@@ -146,26 +154,48 @@ export class SlipwayStack extends Stack {
       });
       this.data.grantReadWrite(fn.role);
       this.events.grantPut(fn.role);
-      const onboard = naming.stateMachineName(WorkflowId.onboardAccount);
-      fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [naming.stateMachineArn(WorkflowId.onboardAccount)] }),
-      );
-      fn.role.addToPrincipalPolicy(
-        // One execution per account, named deterministically; its name is known only at run time.
-        new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn(onboard)] }),
-      );
-      acknowledgeWildcard(fn.role, executionsFinding(onboard), WILDCARD_REASONS.executions);
+      grantStartWorkflows(fn.role, naming, [WorkflowId.onboardAccount]);
       this.events.routeVendingTo(fn.fn);
       this.accountVended = fn;
     } else {
       this.events.disableVending();
-      Annotations.of(this).addWarningV2('slipway:noVendingHandler', `${vendingEntry} does not exist yet: the account-vending rules are disabled`);
+      Annotations.of(this).addWarningV2('slipway:noVendingHandler', `${relative(process.cwd(), vendingEntry)} does not exist yet: the account-vending rules are disabled`);
+    }
+
+    if (existsSync(sweepEntry)) {
+      const environment: SweepEnvInput = {
+        SLIPWAY_TABLE_NAME: this.data.table.tableName,
+        SLIPWAY_PROVISION_STATE_MACHINE_ARN: naming.stateMachineArn(WorkflowId.provisionCluster),
+        SLIPWAY_UPDATE_STATE_MACHINE_ARN: naming.stateMachineArn(WorkflowId.updateCluster),
+        SLIPWAY_DELETE_STATE_MACHINE_ARN: naming.stateMachineArn(WorkflowId.deleteCluster),
+      };
+      const fn = new SlipwayFunction(this, 'SweepClusters', {
+        entry: sweepEntry,
+        bundler,
+        description: 'Slipway sweeper: deletes clusters past their TTL, restarts lost workflow starts',
+        envSchema: SweepEnv,
+        environment,
+        logRetention,
+        timeout: Duration.minutes(5),
+      });
+      this.data.grantReadWrite(fn.role);
+      grantStartWorkflows(fn.role, naming, SWEEP_WORKFLOWS);
+      new events.Rule(this, 'SweepSchedule', {
+        description: 'Runs the Slipway sweeper',
+        schedule: events.Schedule.rate(Duration.minutes(config.sweepIntervalMinutes)),
+        // A missed sweep is harmless (the next one catches up): no retries piling up behind a slow one.
+        targets: [new targets.LambdaFunction(fn.fn, { retryAttempts: 0 })],
+      });
+      this.sweeper = fn;
+    } else {
+      Annotations.of(this).addWarningV2('slipway:noSweepHandler', `${relative(process.cwd(), sweepEntry)} does not exist yet: no TTL sweeps`);
     }
 
     const functions = new Map<string, lambda.IFunction>();
     for (const [group, f] of this.api.functions) functions.set(`api/${group}`, f.fn);
     for (const [step, f] of this.workflows.steps) functions.set(`step/${step}`, f.fn);
     if (this.accountVended) functions.set(`events/${ACCOUNT_VENDED_HANDLER}`, this.accountVended.fn);
+    if (this.sweeper) functions.set(`events/${SWEEP_HANDLER}`, this.sweeper.fn);
     new Monitoring(this, 'Monitoring', {
       dashboardName: this.stackName,
       topic: this.notifications,

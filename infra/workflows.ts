@@ -70,6 +70,8 @@ export interface WorkflowsProps {
   /** Fail the synth, instead of skipping the workflow, when a step handler is missing. */
   strict: boolean;
   bundler: FunctionBundler;
+  /** The plan the bundler was given; default: planned from the two directories. */
+  plan?: WorkflowPlan;
 }
 
 export const stepEntry = (stepsDir: string, step: string): string => join(stepsDir, `${step}.ts`);
@@ -121,7 +123,7 @@ export class Workflows extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: WorkflowsProps) {
     super(scope, id);
-    const plan = planWorkflows(props.statemachinesDir, props.stepsDir);
+    const plan = props.plan ?? planWorkflows(props.statemachinesDir, props.stepsDir);
     this.definitions = plan.deployable;
     for (const { workflow, file, missing } of plan.skipped) {
       // Workflows and their step handlers land separately: one whose handlers are not all there yet is left
@@ -193,18 +195,7 @@ export class Workflows extends Construct {
     );
     acknowledgeWildcard(role, cloudAccessRoleFinding(this.props.cloudAccessRoleName), WILDCARD_REASONS.assumeCloudAccess);
     // The baseline cluster is requested through the normal path: start provision-cluster, read its execution.
-    const provision = WorkflowId.provisionCluster;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.props.naming.stateMachineArn(provision)] }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution'],
-        // Execution names are chosen at run time; scoped to this one state machine's executions.
-        resources: [executionsArn(this.props.naming.stateMachineName(provision))],
-      }),
-    );
-    acknowledgeWildcard(role, executionsFinding(this.props.naming.stateMachineName(provision)), WILDCARD_REASONS.executions);
+    grantStartWorkflows(role, this.props.naming, [WorkflowId.provisionCluster]);
     this.onboardingRole = role;
     return role;
   }
@@ -272,4 +263,21 @@ export class Workflows extends Construct {
         return new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.props.naming.stateMachineArn(i.workflow)] });
     }
   }
+}
+
+/**
+ * Lets `role` start the named workflows exactly once by name: StartExecution on those state machines and
+ * DescribeExecution on their executions (the starter reads an existing execution of the same name).
+ */
+export function grantStartWorkflows(role: iam.Role, naming: WorkflowNaming, workflows: readonly string[]): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: workflows.map((w) => naming.stateMachineArn(w)) }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['states:DescribeExecution'],
+      resources: workflows.map((w) => executionsArn(naming.stateMachineName(w))),
+    }),
+  );
+  for (const w of workflows) acknowledgeWildcard(role, executionsFinding(naming.stateMachineName(w)), WILDCARD_REASONS.executions);
 }

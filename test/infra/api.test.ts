@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ApiEnv } from '../../shared/config/env.ts';
+import { ApiEnv, KubeconfigApiEnv } from '../../shared/config/env.ts';
 import { ROUTES, routeKey } from '../../shared/http/routes.ts';
 import { type Built, referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
 
@@ -58,6 +58,18 @@ describe('api: HTTP API, JWT authorizer, one function per route group', () => {
         expect(vars[name], name).toBeDefined();
       }
       expect(vars.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+  });
+
+  it('gives the kubeconfig route the KubeconfigApiEnv (management cluster) and the other groups none of it', () => {
+    const fns = Object.values(resourcesOf(built.template, 'AWS::Lambda::Function')).filter((f) =>
+      String(f.Properties?.Description).startsWith('Slipway API:'),
+    );
+    for (const fn of fns) {
+      const vars = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      const isKubeconfig = fn.Properties?.Description === 'Slipway API: kubeconfig routes';
+      expect(vars.SLIPWAY_MANAGEMENT_CLUSTER_NAME, String(fn.Properties?.Description)).toBe(isKubeconfig ? 'slipway-management' : undefined);
+      if (isKubeconfig) for (const key of Object.keys(KubeconfigApiEnv.shape).filter((k) => !k.startsWith('AWS_'))) expect(vars[key], key).toBeDefined();
     }
   });
 

@@ -1,35 +1,57 @@
 import { describe, expect, it } from 'vitest';
-import { policyStatements, referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
+import { ACCESS_NAMESPACE } from '../../shared/capi/access.ts';
+import { RouteGroup } from '../../shared/http/routes.ts';
+import { type Built, policyStatements, referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
 
-describe('management cluster: imported by name, step role granted by an access entry', () => {
-  it('maps the cluster steps role with AmazonEKSClusterAdminPolicy by default', () => {
-    const { template, stack } = synthTemplate({ context: { 'slipway:managementClusterName': 'capi-mgmt' } });
-    const entries = Object.values(resourcesOf(template, 'AWS::EKS::AccessEntry'));
-    expect(entries).toHaveLength(1);
-    const entry = entries[0]?.Properties ?? {};
-    expect(entry.ClusterName).toBe('capi-mgmt');
-    expect(entry.Type).toBe('STANDARD');
-    expect(referencedId(entry.PrincipalArn)).toBe(stack.getLogicalId(stack.workflows.clusterStepsRole.node.defaultChild as never));
-    const [policy] = entry.AccessPolicies as { PolicyArn: unknown; AccessScope: unknown }[];
-    expect(renderValue(policy?.PolicyArn)).toBe('arn:<AWS::Partition>:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy');
-    expect(policy?.AccessScope).toEqual({ Type: 'cluster' });
+type Entry = { ClusterName?: unknown; PrincipalArn?: unknown; Type?: string; KubernetesGroups?: string[]; AccessPolicies?: { PolicyArn: unknown; AccessScope: unknown }[] };
+
+const logicalId = (built: Built, construct: { node: { defaultChild?: unknown } }) =>
+  built.stack.getLogicalId(construct.node.defaultChild as never);
+
+/** The access entries of the stack, by the role they map. */
+function entriesByRole(built: Built): Map<string, Entry> {
+  return new Map(
+    Object.values(resourcesOf(built.template, 'AWS::EKS::AccessEntry')).map((e) => [referencedId(e.Properties?.PrincipalArn) ?? '', e.Properties as Entry]),
+  );
+}
+
+describe('management cluster: imported by name, roles granted by EKS access entries', () => {
+  it('maps the cluster steps role with AmazonEKSClusterAdminPolicy, and the kubeconfig route read-only on the kept access', () => {
+    const built = synthTemplate({ context: { 'slipway:managementClusterName': 'capi-mgmt' } });
+    const entries = entriesByRole(built);
+    expect(entries.size).toBe(2);
+
+    const steps = entries.get(logicalId(built, built.stack.workflows.clusterStepsRole));
+    expect(steps?.ClusterName).toBe('capi-mgmt');
+    expect(steps?.Type).toBe('STANDARD');
+    expect(steps?.AccessPolicies?.map((p) => [renderValue(p.PolicyArn), p.AccessScope])).toEqual([
+      ['arn:<AWS::Partition>:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy', { Type: 'cluster' }],
+    ]);
+
+    const kubeconfig = entries.get(logicalId(built, built.stack.api.functions.get(RouteGroup.kubeconfig)!.role));
+    expect(kubeconfig?.AccessPolicies?.map((p) => [renderValue(p.PolicyArn), p.AccessScope])).toEqual([
+      ['arn:<AWS::Partition>:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy', { Type: 'namespace', Namespaces: [ACCESS_NAMESPACE] }],
+    ]);
   });
 
-  it('maps the role to a Kubernetes group only, with slipway:managementClusterAccess=kubernetes-group', () => {
-    const { template } = synthTemplate({ context: { 'slipway:managementClusterAccess': 'kubernetes-group' } });
-    const entry = Object.values(resourcesOf(template, 'AWS::EKS::AccessEntry'))[0]?.Properties ?? {};
-    expect(entry.KubernetesGroups).toEqual(['slipway-capi']);
-    expect(entry.AccessPolicies).toBeUndefined();
+  it('maps the roles to Kubernetes groups only, with slipway:managementClusterAccess=kubernetes-group', () => {
+    const built = synthTemplate({ context: { 'slipway:managementClusterAccess': 'kubernetes-group' } });
+    const entries = [...entriesByRole(built).values()];
+    expect(entries.map((e) => e.KubernetesGroups).sort()).toEqual([['slipway-capi'], ['slipway-capi-kubeconfig']]);
+    for (const e of entries) expect(e.AccessPolicies).toBeUndefined();
   });
 
-  it('lets the step role describe that cluster only', () => {
-    const { template } = synthTemplate();
-    const text = JSON.stringify(template.toJSON());
-    expect(text).toContain('"eks:DescribeCluster"');
-    const statements = Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(policyStatements);
-    const describe = statements.filter((s) => s.Action === 'eks:DescribeCluster');
-    expect(describe.map((s) => renderValue(s.Resource))).toEqual([
+  it('lets only the mapped roles describe that cluster, and only that cluster', () => {
+    const built = synthTemplate();
+    const describe = Object.entries(resourcesOf(built.template, 'AWS::IAM::Policy')).flatMap(([, p]) =>
+      policyStatements(p)
+        .filter((s) => s.Action === 'eks:DescribeCluster')
+        .map((s) => ({ resource: renderValue(s.Resource), roles: ((p.Properties?.Roles as unknown[] | undefined) ?? []).map(referencedId) })),
+    );
+    expect(describe.map((d) => d.resource)).toEqual([
+      'arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/slipway-management',
       'arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/slipway-management',
     ]);
+    expect(describe.flatMap((d) => d.roles).sort()).toEqual([...entriesByRole(built).keys()].sort());
   });
 });

@@ -63,6 +63,15 @@ describe('events: the Slipway bus and its rules', () => {
     }
   });
 
+  it('runs the sweeper on a schedule', () => {
+    const schedule = Object.values(resourcesOf(built.template, 'AWS::Events::Rule'))
+      .map((r) => r.Properties as RuleProps & { ScheduleExpression?: string })
+      .find((r) => r.ScheduleExpression);
+    expect(schedule?.ScheduleExpression).toBe('rate(5 minutes)');
+    const fn = resourcesOf(built.template, 'AWS::Lambda::Function')[referencedId(schedule?.Targets?.[0]?.Arn) ?? ''];
+    expect(fn?.Properties?.Description).toMatch(/sweeper/);
+  });
+
   it('disables the vending rules while the vending handler does not exist', () => {
     const { stack } = buildStack({ paths: { ...FIXTURE_PATHS, eventHandlers: '/nonexistent' } });
     expect(stack.accountVended).toBeUndefined();
