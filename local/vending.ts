@@ -21,7 +21,6 @@ import { createLogger } from '../shared/log.ts';
 import type { OnboardingInput } from '../shared/onboarding/steps.ts';
 import { loadPriceCatalog, type PriceCatalog } from '../shared/policy/cost.ts';
 import type { Stores } from '../shared/store/ports.ts';
-import { WorkflowId } from '../shared/workflow/names.ts';
 import type { WorkflowStarter } from '../shared/workflow/starter.ts';
 import { DEFAULT_BUS, type EventEnvelope, type LocalEventBus } from './eventbus.ts';
 import type { LocalRoute } from './http/server.ts';
@@ -198,8 +197,6 @@ export function onboardingMachineOptions(steps: Readonly<Record<string, (input: 
   }
   return { lambdas, substitutions };
 }
-
-export const ONBOARD_WORKFLOW = WorkflowId.onboardAccount;
 
 // ---------- POST /local/events ----------
 
