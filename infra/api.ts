@@ -159,7 +159,11 @@ export class Api extends Construct {
     }
 
     // One integration per group, shared by its routes (the integration object caches what it created).
-    const integrations = new Map(groups.map((g) => [g, new HttpLambdaIntegration(`${pascalCase(g)}Integration`, this.functions.get(g)!.fn)]));
+    const integrations = new Map(groups.map((g) => [g, new HttpLambdaIntegration(`${pascalCase(g)}Integration`, this.functions.get(g)!.fn, {
+          // One invoke permission per function (this API, any route) rather than one per route: CloudFormation
+          // caps a stack at 500 resources, and each function is wired only to its own group's routes anyway.
+          scopePermissionToRoute: false,
+        })]));
     for (const route of routes) {
       const [created] = this.httpApi.addRoutes({
         path: route.path,

@@ -1,12 +1,12 @@
 /**
- * Alarms (failed/timed-out executions, Lambda errors and throttles, API 5xx) to the operators topic, and one
- * dashboard with the same signals.
+ * Alarms to the operators topic — failed/timed-out executions, Lambda errors per function, throttles
+ * account-wide, API 5xx — and one dashboard with the same signals.
  */
 import { Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -51,10 +51,10 @@ export class Monitoring extends Construct {
       alarm(`${label(name)}Failed`, machine.metricFailed(sum), `Executions of ${name} failed`);
       alarm(`${label(name)}TimedOut`, machine.metricTimedOut(sum), `Executions of ${name} timed out`);
     }
-    for (const [name, fn] of props.functions) {
-      alarm(`${label(name)}Errors`, fn.metricErrors(sum), `Function ${name} threw`);
-      alarm(`${label(name)}Throttles`, fn.metricThrottles(sum), `Function ${name} was throttled`);
-    }
+    for (const [name, fn] of props.functions) alarm(`${label(name)}Errors`, fn.metricErrors(sum), `Function ${name} threw`);
+    // Throttling comes from the account's shared concurrency, not from one function: one alarm over all of them
+    // (per-function throttle alarms would double the alarm count against CloudFormation's 500-resource cap).
+    alarm('LambdaThrottles', lambda.Function.metricAllThrottles(sum), 'Lambda throttled invocations in this account and region');
 
     const fns = [...props.functions];
     const machines = [...props.stateMachines];
