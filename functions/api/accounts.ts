@@ -1,5 +1,6 @@
-/** /v1/accounts — vended AWS accounts and how their onboarding went. Admins only; read-only. */
+/** /v1/accounts — vended AWS accounts and how their onboarding went (lists summarise). Admins only; read-only. */
 import { requireAdmin } from '../../shared/auth/authorize.ts';
+import { summariseAccount } from '../../shared/domain/onboarding.ts';
 import { AwsAccountId } from '../../shared/domain/schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { ok, pageParams, parseWith, type Route, routeGroup } from '../../shared/http/api.ts';
@@ -8,7 +9,8 @@ import { type ApiDeps, awsApiDeps } from './deps.ts';
 export const accountRoutes: Record<string, Route<ApiDeps>> = {
   'GET /v1/accounts': async (req, deps) => {
     requireAdmin(req.caller);
-    return ok(await deps.stores.accounts.list(pageParams(req.query)));
+    const page = await deps.stores.accounts.list(pageParams(req.query));
+    return ok({ items: page.items.map(summariseAccount), nextToken: page.nextToken });
   },
   'GET /v1/accounts/{accountId}': async (req, deps) => {
     requireAdmin(req.caller);

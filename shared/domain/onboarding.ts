@@ -177,3 +177,26 @@ export const OnboardedAccount = z
   })
   .meta({ id: 'OnboardedAccount' });
 export type OnboardedAccount = z.infer<typeof OnboardedAccount>;
+
+/**
+ * An account as lists show it: without the rule snapshot and the per-region instance-type lists (hundreds per
+ * region), which only `GET /v1/accounts/{accountId}` returns — a page of 100 accounts stays small.
+ */
+export const OnboardedAccountSummary = OnboardedAccount.omit({ rule: true })
+  .extend({
+    verification: AccountVerification.omit({ offerings: true })
+      .extend({ offeringCounts: z.record(z.string(), z.number().int()).optional().describe('instance types offered, per region') })
+      .nullable(),
+  })
+  .meta({ id: 'OnboardedAccountSummary' });
+export type OnboardedAccountSummary = z.infer<typeof OnboardedAccountSummary>;
+
+export function summariseAccount(account: OnboardedAccount): OnboardedAccountSummary {
+  const { rule: _rule, verification, ...rest } = account;
+  if (verification === null) return { ...rest, verification: null };
+  const { offerings, ...v } = verification;
+  return {
+    ...rest,
+    verification: offerings === undefined ? v : { ...v, offeringCounts: Object.fromEntries(Object.entries(offerings).map(([r, types]) => [r, types.length])) },
+  };
+}

@@ -81,8 +81,12 @@ const OPS: Record<string, Op> = {
     ok: [200, O.OnboardingRule],
   },
   'DELETE /v1/onboarding-rules/{id}': { summary: 'Delete an onboarding rule', ok: [204, undefined] },
-  'GET /v1/accounts': { summary: 'Vended AWS accounts and their onboarding (status, workspace, verification, baseline cluster)', ok: [200, S.pageOf(O.OnboardedAccount, 'OnboardedAccountPage')], query: page },
-  'GET /v1/accounts/{accountId}': { summary: 'One vended account and its onboarding', ok: [200, O.OnboardedAccount] },
+  'GET /v1/accounts': {
+    summary: 'Vended AWS accounts and their onboarding (status, workspace, verification, baseline cluster), summarised',
+    ok: [200, S.pageOf(O.OnboardedAccountSummary, 'OnboardedAccountPage')],
+    query: page,
+  },
+  'GET /v1/accounts/{accountId}': { summary: 'One vended account and its onboarding, with the rule it matched and the EC2 offerings', ok: [200, O.OnboardedAccount] },
 };
 
 const ERRORS: Record<string, string> = {

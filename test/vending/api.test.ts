@@ -129,12 +129,20 @@ describe('/v1/accounts', () => {
     );
     expect(outcome.outcome).toBe('started');
 
+    await api.stores.accounts.update('444455556666', { verification: { status: 'Verified', message: 'ok', offerings: { 'eu-west-1': ['m6i.large', 'm7i.large'] } } });
+
+    // Lists summarise (no rule snapshot, offering counts instead of the type lists); GET one has everything.
     const list = await api.call('GET', '/v1/accounts', { token: admin });
     expect(list.status).toBe(200);
-    expect(list.body.items.map((a: { accountId: string }) => a.accountId)).toEqual(['444455556666']);
+    expect(list.body.items).toHaveLength(1);
+    expect(list.body.items[0]).toMatchObject({ accountId: '444455556666', status: 'Onboarding', verification: { status: 'Verified', offeringCounts: { 'eu-west-1': 2 } } });
+    expect(list.body.items[0]).not.toHaveProperty('rule');
+    expect(list.body.items[0].verification).not.toHaveProperty('offerings');
     const one = await api.call('GET', '/v1/accounts/444455556666', { token: admin });
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ accountId: '444455556666', accountName: 'team-x', email: 'x@example.com', status: 'Onboarding', ruleId: 'acct-test', cloudAccessId: 'aws-444455556666' });
+    expect(one.body.rule).toMatchObject({ id: 'acct-test', version: 1 });
+    expect(one.body.verification.offerings).toEqual({ 'eu-west-1': ['m6i.large', 'm7i.large'] });
 
     expect((await api.call('GET', '/v1/accounts', { token: owner })).status).toBe(403);
     expect((await api.call('GET', '/v1/accounts/444455556666', { token: owner })).status).toBe(403);
