@@ -1,4 +1,7 @@
-/** update-cluster, step 1: announce the update and re-check policies against the new spec. */
+/**
+ * update-cluster, step 1: announce the update (the API recorded phase Updating, on a Ready cluster) and
+ * re-check policies against the new spec.
+ */
 import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
 import { recheckPolicies } from '../../shared/steps/policy-recheck.ts';
 import { awsStepDeps } from './deps.ts';
@@ -8,7 +11,7 @@ export const STEP = 'begin-update';
 export const makeHandler = (deps: () => StepDeps) =>
   stepHandler(STEP, deps, async (input, d) => {
     const cluster = await loadCluster(d, input);
-    const marked = await recordPhase(d, cluster, { phase: 'Updating', step: STEP, message: 'checking policies' });
+    const marked = await recordPhase(d, cluster, { phase: 'Updating', step: STEP, message: 'checking policies' }, { announce: { from: 'Ready' } });
     await recheckPolicies(d, marked);
     return null;
   });

@@ -86,18 +86,23 @@ export async function loadCluster(deps: StepDeps, input: ClusterWorkflowInput): 
  * Records a phase (and step/message) change with its history record, then publishes the event. Writing
  * is skipped when nothing changes, but the event is published on every call: a step retried after a
  * failed PutEvents must still announce its phase (consumers get EventBridge's usual at-least-once).
+ *
+ * `announce` publishes the phase even when the record has it already: the API records `Updating` and
+ * `Deleting` itself when it accepts the operation (it publishes nothing), so the workflow's first step
+ * announces that change, from the phase given (when known).
  */
 export async function recordPhase(
   deps: StepDeps,
   cluster: Cluster,
   change: { phase: ClusterPhase; step: string | null; message: string | null } & Omit<ClusterPatch, 'phase' | 'step' | 'message'>,
-  opts: { publish?: boolean } = {},
+  opts: { publish?: boolean; announce?: { from?: ClusterPhase } } = {},
 ): Promise<Cluster> {
   const { phase, step, message, ...rest } = change;
   const unchanged = cluster.phase === phase && cluster.step === step && cluster.message === message && Object.keys(rest).length === 0;
   const updated = unchanged ? cluster : await deps.stores.clusters.recordStatus(cluster.workspaceId, cluster.name, cluster.generation, change, SYSTEM_ACTOR);
-  if (opts.publish !== false && (cluster.phase !== phase || unchanged)) {
-    await deps.events.publish(clusterPhaseEvents(updated, cluster.phase, deps.clock()));
+  if (opts.publish !== false && (cluster.phase !== phase || unchanged || opts.announce !== undefined)) {
+    const previous = opts.announce !== undefined && cluster.phase === phase ? opts.announce.from : cluster.phase;
+    await deps.events.publish(clusterPhaseEvents(updated, previous, deps.clock()));
   }
   return updated;
 }

@@ -85,6 +85,12 @@ describe('delete-cluster', () => {
     const history = (await h.call('GET', `${clusterPath(WS, NAME)}/events`, { token: dev })).body.items.map((r: { phase: string }) => r.phase);
     expect(history.slice(-2)).toEqual(['Deleting', 'Deleted']);
     await h.runtime.events.drain();
+    const changes = h.runtime.events
+      .history({ source: 'slipway', detailType: DetailType.ClusterPhaseChanged })
+      .map((r) => r.event.detail as { cluster: { uid: string }; generation: number; phase: string })
+      .filter((d) => d.cluster.uid === record.uid && d.generation === deleted.generation)
+      .map((d) => d.phase);
+    expect(changes).toEqual(['Deleting', 'Deleted']);
     const gone = h.runtime.events.history({ source: 'slipway', detailType: DetailType.ClusterDeleted });
     expect(gone).toHaveLength(1);
     expect(gone[0]?.event.detail).toMatchObject({ cluster: { workspaceId: WS, name: NAME, uid: record.uid }, phase: 'Deleted' });

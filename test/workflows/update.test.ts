@@ -9,6 +9,7 @@ import { connectAccess } from '../../shared/capi/access.ts';
 import type { KubeClient } from '../../shared/capi/client.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
 import type { KubeObject } from '../../shared/capi/types.ts';
+import { DetailType } from '../../shared/events/constants.ts';
 import { type ClusterJson, capiObjectsOf, cloudProblems, clusterPath, getCluster, liveInstancesOf, provisionReady, waitSettled } from '../helpers/clusters.ts';
 import type { CallResult } from '../helpers/api.ts';
 import { type RuntimeHarness, startRuntimeHarness } from '../helpers/runtime.ts';
@@ -59,6 +60,14 @@ async function update(body: unknown): Promise<ClusterJson> {
   expect(done.generation).toBe(res.body.generation);
   expect(done.observedGeneration).toBe(done.generation);
   expect(done.operation).toBeNull();
+  // The bus heard the update begin and end, at this generation.
+  await h.runtime.events.drain();
+  const published = h.runtime.events
+    .history({ source: 'slipway' })
+    .map((r) => ({ type: r.event['detail-type'], detail: r.event.detail as { cluster: { name: string }; generation: number; phase: string } }))
+    .filter((e) => e.detail.cluster.name === NAME && e.detail.generation === done.generation);
+  expect(published.filter((e) => e.type === DetailType.ClusterPhaseChanged).map((e) => e.detail.phase)).toEqual(['Updating', 'Ready']);
+  expect(published.filter((e) => e.type === DetailType.ClusterReady)).toHaveLength(1);
   return done;
 }
 
@@ -129,6 +138,8 @@ describe('update-cluster', () => {
     const cases: Array<{ what: string; body: unknown; status: number }> = [
       { what: 'downgrade', body: { kubernetesVersion: 'v1.31.3' }, status: 422 },
       { what: 'two minors at once', body: { kubernetesVersion: 'v1.33.0' }, status: 422 },
+      { what: 'a minor the ClusterClass does not serve', body: { kubernetesVersion: 'v1.32.1' }, status: 422 },
+      { what: 'a plan revision that does not exist', body: { plan: { revision: 9 } }, status: 422 },
       { what: 'a pool beyond its max', body: { nodePools: [{ name: c.nodePools[0].name, desired: c.nodePools[0].max + 1 }] }, status: 422 },
       { what: 'a pool that does not exist', body: { nodePools: [{ name: 'gpu', desired: 1 }] }, status: 422 },
       { what: 'a stale generation', body: { generation: c.generation - 1, nodePools: [{ name: c.nodePools[0].name, desired: 2 }] }, status: 409 },
@@ -224,5 +235,38 @@ describe('update-cluster', () => {
     await expectShape(done);
     const releases = await workload.list('addons.cluster.x-k8s.io/v1alpha1', 'HelmReleaseProxy', { namespace: NS });
     expect(releases.length).toBeGreaterThan(0);
+  });
+
+  it('moves to the next minor through a plan revision that names the next class', async () => {
+    // Prepare: revision 3, Kubernetes 1.32 on its own ClusterClass
+    const current = (await h.call('GET', '/v1/cluster-plans/standard/revisions/2', { token: admin })).body;
+    const res = await h.call('POST', '/v1/cluster-plans/standard/revisions', {
+      token: admin,
+      body: {
+        clusterClass: 'sim-ferrol-1-32-v1',
+        kubernetesVersion: 'v1.32.1',
+        networkPlanId: current.networkPlanId,
+        controlPlane: current.controlPlane,
+        packages: current.packages,
+        podSecurity: current.podSecurity,
+        defaultDenyNetwork: current.defaultDenyNetwork,
+        access: current.access,
+        maxLifetimeHours: current.maxLifetimeHours,
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.revision).toBe(3);
+
+    // Act
+    const done = await update({ plan: { revision: 3 } });
+
+    // Assess
+    expect(done).toMatchObject({ plan: { id: 'standard', revision: 3 }, clusterClass: 'sim-ferrol-1-32-v1', kubernetesVersion: 'v1.32.1' });
+    const t = await topology();
+    expect(t.classRef?.name).toBe('sim-ferrol-1-32-v1');
+    expect(t.version).toBe('v1.32.1');
+    const ms = await machines();
+    expect(ms.map(versionOf)).toEqual(ms.map(() => 'v1.32.1'));
+    await expectShape(done);
   });
 });
