@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
 import { type Simulator, startSimulator } from '../../local/sim/index.ts';
 import type { StateTransition } from '../../local/stepfunctions.ts';
-import { connectAccess } from '../../shared/capi/access.ts';
+import { ACCESS_NAMESPACE, accessSecretName, connectAccess } from '../../shared/capi/access.ts';
 import { createKubeClient, type KubeClient } from '../../shared/capi/client.ts';
 import { kubeconfigFromText } from '../../shared/capi/connect.ts';
 import { ANNOTATION_PAUSED, ANNOTATION_SLIPWAY_PAUSED } from '../../shared/capi/mover.ts';
@@ -53,22 +53,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type KillPoint = 'creating in the target' | 'source emptied';
 
 /**
- * Resolves at the kill point of this cluster's pivot: once the mover has created the Cluster in the workload
- * cluster (the create phase is under way), or once the management cluster has no Cluster left (the deletions
- * are done; what remains is the unpause and recording the new location).
+ * The kill points of a pivot of cluster `name`: once the mover has created the Cluster in the workload cluster
+ * (the create phase is under way), or once the management cluster has no Cluster left (the deletions are
+ * done; what remains is the unpause and recording the new location).
  */
-async function reached(point: KillPoint, name: string, pivotEntered: Promise<void>): Promise<void> {
-  await pivotEntered;
-  const workload = createKubeClient(kubeconfigFromText(JSON.stringify(sim.kubeconfigFor(`${NS}--${name}`))), { cluster: 'observer/workload', retry: { read: { attempts: 1 } } });
+function pivotReached(point: KillPoint, name: string): () => Promise<boolean> {
   const ref = { apiVersion: CORE, kind: 'Cluster', namespace: NS, name };
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  let workload: KubeClient | undefined;
+  return async () => {
+    workload ??= createKubeClient(kubeconfigFromText(JSON.stringify(sim.kubeconfigFor(`${NS}--${name}`))), { cluster: 'observer/workload', retry: { read: { attempts: 1 } } });
     const [inTarget, inSource] = await Promise.all([workload.get(ref).catch(() => null), observer.get(ref).catch(() => undefined)]);
-    if (point === 'creating in the target' && inTarget !== null) return;
-    if (point === 'source emptied' && inTarget !== null && inSource === null) return;
-    await sleep(2);
-  }
-  throw new Error(`the pivot of ${name} never reached "${point}"`);
+    if (point === 'creating in the target') return inTarget !== null;
+    return inTarget !== null && inSource === null;
+  };
 }
 
 /** Waits until no request has been dropped for `quietMs`: whatever the killed runtime still ran has given up. */
@@ -89,31 +86,53 @@ async function untilQuiet(quietMs: number): Promise<void> {
 }
 
 /**
- * Requests `name` on a runtime over `dir`, kills that runtime at `point` of the pivot and starts the next one
- * on the same data dir. In-process, a stopped runtime's running step would carry on: every connection is
- * dropped until it has given up, as if its process had died with it.
+ * Starts an operation on cluster `name` (on `running`, or a new runtime over `dir`), kills that runtime once
+ * the execution has entered `state` and `reached` says so, and starts the next runtime on the same data dir.
+ * In-process, a stopped runtime's running step would carry on: every connection is dropped until it has given
+ * up, as if its process had died with it.
  */
-async function killMidPivotAndRestart(point: KillPoint, name: string, running?: RuntimeHarness): Promise<RuntimeHarness> {
-  let enteredPivot: () => void = () => undefined;
-  const pivotEntered = new Promise<void>((resolve) => {
-    enteredPivot = resolve;
+async function killAndRestart(
+  o: { name: string; state: string; begin: (h: RuntimeHarness, token: string) => Promise<void>; reached: () => Promise<boolean> },
+  running?: RuntimeHarness,
+): Promise<RuntimeHarness> {
+  let entered: () => void = () => undefined;
+  const stateEntered = new Promise<void>((resolve) => {
+    entered = resolve;
   });
-  const watch = (t: StateTransition) => {
-    if (t.state === 'Pivot' && t.kind === 'entered' && t.executionName.startsWith(`${WS}--${name}--`)) enteredPivot();
+  onTransition = (t) => {
+    if (t.state === o.state && t.kind === 'entered' && t.executionName.startsWith(`${WS}--${o.name}--`)) entered();
   };
-  onTransition = watch;
   const first = running ?? (await startRuntimeHarness({ management: { kubeconfigFile }, onTransition: (t) => onTransition(t) }, dir));
-  const dev = await first.token(DEMO_DEVELOPER);
-  const res = await first.call('POST', `/v1/workspaces/${WS}/clusters`, { token: dev, body: { ...DEMO_CLUSTER_REQUEST, name } });
-  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  await o.begin(first, await first.token(DEMO_DEVELOPER));
 
-  await reached(point, name, pivotEntered);
+  await stateEntered;
+  const deadline = Date.now() + 30_000;
+  while (!(await o.reached())) {
+    if (Date.now() > deadline) throw new Error(`${o.name} never reached the kill point in ${o.state}`);
+    await sleep(2);
+  }
   sim.faults.api('*', { dropAfterRequests: 0 });
   await first.runtime.stop();
   await untilQuiet(5_000);
   sim.faults.api('*', undefined);
   onTransition = () => undefined;
   return startRuntimeHarness({ management: { kubeconfigFile }, onTransition: (t) => onTransition(t) }, dir);
+}
+
+/** Requests the cluster and kills the runtime at `point` of its pivot. */
+function killMidPivotAndRestart(point: KillPoint, name: string, running?: RuntimeHarness): Promise<RuntimeHarness> {
+  return killAndRestart(
+    {
+      name,
+      state: 'Pivot',
+      begin: async (h, token) => {
+        const res = await h.call('POST', `/v1/workspaces/${WS}/clusters`, { token, body: { ...DEMO_CLUSTER_REQUEST, name } });
+        expect(res.status, JSON.stringify(res.body)).toBe(202);
+      },
+      reached: pivotReached(point, name),
+    },
+    running,
+  );
 }
 
 /** Ready, self-managed, one instance per machine ever launched, every CAPI object once and in the cluster itself. */
@@ -172,5 +191,45 @@ describe('the runtime killed mid-pivot and restarted', () => {
     runtime = await killMidPivotAndRestart('source emptied', 'rst-2', runtime);
     // Assess
     await expectConverged(runtime, 'rst-2');
+  }, 180_000);
+
+  it('killed while a deletion moves the objects back: resumes and deletes everything', async () => {
+    // Prepare
+    if (!runtime) throw new Error('no runtime from the previous tests');
+    const name = 'rst-1';
+    const record = await runtime.runtime.stores.clusters.get(WS, name);
+    if (!record) throw new Error('cluster record missing');
+    const ref = { apiVersion: CORE, kind: 'Cluster', namespace: NS, name };
+
+    // Act: kill once the Cluster is back in the management cluster (moved back, paused) but not yet live there
+    runtime = await killAndRestart(
+      {
+        name,
+        state: 'MoveBack',
+        begin: async (h, token) => {
+          const res = await h.call('DELETE', `/v1/workspaces/${WS}/clusters/${name}`, { token });
+          expect(res.status, JSON.stringify(res.body)).toBe(202);
+        },
+        reached: async () => (await observer.get(ref).catch(() => null)) !== null,
+      },
+      runtime,
+    );
+    const h = runtime;
+    expect(h.runtime.resumed.some((r) => r.startsWith(`${WS}/${name} (delete`)), JSON.stringify(h.runtime.resumed)).toBe(true);
+    const token = await h.token(DEMO_DEVELOPER);
+    const deleted = await waitSettled(h, token, WS, name);
+
+    // Assess
+    expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    await h.waitFor('instances terminated', async () => instancesOf(sim, WS, name), (all) => all.every((i) => i.state === 'terminated'), 15_000);
+    expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
+    expect(sim.server.getCluster(`${NS}--${name}`)).toBeUndefined();
+    expect(await h.runtime.management.get({ apiVersion: 'v1', kind: 'Secret', namespace: ACCESS_NAMESPACE, name: accessSecretName(record) })).toBeNull();
+    // The other cluster is untouched.
+    const other = (await h.call('GET', `/v1/workspaces/${WS}/clusters/rst-2`, { token })).body;
+    expect(other.phase).toBe('Ready');
+    expect(liveInstancesOf(sim, WS, 'rst-2')).toHaveLength(other.controlPlane.replicas + other.nodePools[0].desired);
+    await sleep(sim.timing.leakGraceMs * 2);
+    expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
   }, 180_000);
 });
