@@ -5,6 +5,7 @@
  */
 import { clusterPhaseEvents } from '../../shared/events/schemas.ts';
 import { ClusterGoneError, loadCluster, StaleExecutionError, type StepDeps, stepHandler, SYSTEM_ACTOR } from '../../shared/steps/runtime.ts';
+import { describeCaught } from '../../shared/workflow/caught.ts';
 import { awsStepDeps } from './deps.ts';
 
 export const STEP = 'mark-failed';
@@ -18,7 +19,7 @@ export const makeHandler = (deps: () => StepDeps) =>
       if (error instanceof StaleExecutionError || error instanceof ClusterGoneError) return null;
       throw error;
     }
-    const { name, cause } = describeError(input.error);
+    const { name, cause } = describeCaught(input.error);
     const failed = await d.stores.clusters.recordStatus(
       cluster.workspaceId,
       cluster.name,
@@ -29,21 +30,5 @@ export const makeHandler = (deps: () => StepDeps) =>
     await d.events.publish(clusterPhaseEvents(failed, cluster.phase, d.clock(), { name, cause }));
     return null;
   });
-
-/**
- * Step Functions passes `{Error, Cause}`; for Lambda errors Cause is the JSON `{errorType, errorMessage}`.
- * Keep the message short: it is shown on the cluster and in the event.
- */
-export function describeError(error: { Error?: string; Cause?: string } | undefined): { name: string; cause: string } {
-  const name = error?.Error ?? 'UnknownError';
-  let cause = error?.Cause ?? 'no cause given';
-  try {
-    const parsed: unknown = JSON.parse(cause);
-    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed && typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
-  } catch {
-    // not JSON: a plain cause
-  }
-  return { name, cause: cause.length > 1000 ? `${cause.slice(0, 997)}...` : cause };
-}
 
 export const handler = makeHandler(awsStepDeps);

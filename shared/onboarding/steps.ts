@@ -8,6 +8,7 @@
  * created under the onboarding's own actor (`system:onboarding:<account>`), so a retry recognises its own
  * work and the failure path undoes exactly what this onboarding created or added — and only that.
  */
+import { describeCaught } from '../workflow/caught.ts';
 import type { BaselineOutcome, OnboardedAccount, OnboardingChanges } from '../domain/onboarding.ts';
 import { type Cluster, type CreateClusterBody, type Violation, Violation as ViolationSchema } from '../domain/schemas.ts';
 import { type ClusterRequestDeps, requestCluster, startProvisioning } from '../clusters/create.ts';
@@ -322,7 +323,7 @@ export async function undoOnboarding(input: OnboardingInput, d: OnboardingDeps):
 
 export async function markOnboardingFailed(input: OnboardingInput & { undo?: { kept?: string[] } }, d: OnboardingDeps): Promise<null> {
   const before = await d.stores.accounts.load(input.accountId);
-  const { name, cause } = describeError(input.error);
+  const { name, cause } = describeCaught(input.error);
   const kept = input.undo?.kept ?? [];
   const reason = `${input.failedStep ?? 'onboarding'}: ${name}: ${cause}${kept.length > 0 ? ` (kept: ${kept.join('; ')})` : ''}`;
   const account =
@@ -338,22 +339,6 @@ export async function markOnboardingFailed(input: OnboardingInput & { undo?: { k
     }),
   ]);
   return null;
-}
-
-/**
- * Step Functions passes `{Error, Cause}`; for Lambda errors Cause is the JSON `{errorType, errorMessage}`.
- * Kept short: it is shown on the account and in the event.
- */
-export function describeError(error: { Error?: string; Cause?: string } | undefined): { name: string; cause: string } {
-  const name = error?.Error ?? 'UnknownError';
-  let cause = error?.Cause ?? 'no cause given';
-  try {
-    const parsed: unknown = JSON.parse(cause);
-    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed && typeof parsed.errorMessage === 'string') cause = parsed.errorMessage;
-  } catch {
-    // not JSON: a plain cause
-  }
-  return { name, cause: cause.length > 1000 ? `${cause.slice(0, 997)}...` : cause };
 }
 
 // ---------- helpers ----------
