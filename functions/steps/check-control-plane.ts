@@ -12,9 +12,9 @@ export const STEP = 'check-control-plane';
 export const makeHandler = (deps: () => StepDeps) =>
   stepHandler(STEP, deps, (input, d) =>
     poll(d, input, STEP, async (cluster) => {
-      if (await pivoted(d, cluster)) return { done: true, message: 'control plane initialized (the cluster manages itself)' };
       const management = await d.management();
       const [capi, machines] = await Promise.all([management.get(clusterRef(cluster)), machinesOf(management, cluster)]);
+      if (capi === null && (await pivoted(d, cluster))) return { done: true, message: 'control plane initialized (the cluster manages itself)' };
       const result = controlPlaneInitialized(capi, machines);
       throwIfFailed(result, `cluster ${cluster.name}`);
       return result;

@@ -105,7 +105,7 @@ describe('delete-cluster', () => {
     expect(cloudProblems(sim())).toEqual({ duplicated: 0, leaked: 0 });
     const usageReused = await h.runtime.stores.clusters.usage(WS);
     expect(usageReused.clusters).toBe(usageEmpty.clusters + 1);
-  });
+  }, 180_000);
 
   it('deletes a cluster that failed before its pivot', async () => {
     // Prepare: the first control-plane machine fails to launch

@@ -133,7 +133,7 @@ describe('faults during provisioning', () => {
     expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
     const phases = (await h.call('GET', `${clusterPath(WS, name)}/events`, { token: dev })).body.items.map((r: { phase: string }) => r.phase);
     expect(phases).not.toContain('Failed');
-  });
+  }, 180_000);
 });
 
 describe('a wait that never succeeds', () => {

@@ -92,8 +92,11 @@ async function expectShape(c: ClusterJson): Promise<void> {
   const ms = await machines();
   expect(ms.filter(isControlPlane)).toHaveLength(c.controlPlane.replicas);
   expect(ms.filter((m) => !isControlPlane(m))).toHaveLength(workers);
-  expect(await workload.list('v1', 'Node')).toHaveLength(c.controlPlane.replicas + workers);
-  expect(liveInstancesOf(sim(), WS, NAME)).toHaveLength(c.controlPlane.replicas + workers);
+  // Nodes and instances follow the machines (a removed machine's node and instance go as it is deleted).
+  const size = c.controlPlane.replicas + workers;
+  const nodes = await h.waitFor('nodes follow the machines', () => workload.list('v1', 'Node'), (n) => n.length === size, 10_000);
+  expect(nodes).toHaveLength(size);
+  expect(liveInstancesOf(sim(), WS, NAME)).toHaveLength(size);
   expect(await capiObjectsOf(h.runtime.management, WS, NAME)).toEqual([]);
   expect(cloudProblems(sim())).toEqual({ duplicated: 0, leaked: 0 });
 }
