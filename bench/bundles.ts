@@ -46,5 +46,6 @@ export async function measureBundles(paths: Pick<SlipwayPaths, 'apiHandlers' | '
   };
   const apiSizes = Object.fromEntries(api.map((e) => [baseName(e), size(e)]));
   const stepSizes = Object.fromEntries(steps.map((e) => [baseName(e), size(e)]));
+  bundler.cleanup();
   return { api: apiSizes, steps: stepSizes, totals: { apiKb: sum(apiSizes), stepsKb: sum(stepSizes) }, buildMs };
 }

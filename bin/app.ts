@@ -10,7 +10,7 @@ import { SlipwayStack } from '../infra/stack.ts';
 const app = new App();
 const context = app.node.getAllContext() as Record<string, unknown>;
 const config = loadConfig((key) => app.node.tryGetContext(key), Object.keys(context));
-new SlipwayStack(app, config.stackName, {
+const stack = new SlipwayStack(app, config.stackName, {
   config,
   description: 'Slipway: self-service Kubernetes clusters on Cluster API',
   // Environment-agnostic unless the CLI knows the target (credentials present): synth needs no AWS access.
@@ -18,3 +18,4 @@ new SlipwayStack(app, config.stackName, {
 });
 addNagChecks(app);
 app.synth();
+stack.bundler.cleanup();

@@ -9,7 +9,7 @@
  * `@aws-sdk/*` external), and hands each function its own `index.mjs` + `index.mjs.map` as a local bundling
  * result. Skipping bundling (context `aws:cdk:bundling-stacks: []`) skips the build entirely.
  */
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { DockerImage } from 'aws-cdk-lib';
@@ -72,14 +72,12 @@ export class FunctionBundler {
 
   /**
    * @param root repository root (output keys are entry paths relative to it)
-   * @param outdir where bundles are written; default a fresh temporary directory
+   * @param outdir where bundles are written (emptied first); default a fresh temporary directory
    */
   constructor(
     private readonly root: string,
-    outdir?: string,
-  ) {
-    this.outdir = outdir;
-  }
+    private readonly requestedOutdir?: string,
+  ) {}
 
   register(...entries: string[]): void {
     for (const e of entries) {
@@ -90,7 +88,13 @@ export class FunctionBundler {
 
   /** Builds whatever is registered and not built yet; returns the directory holding `<key>/index.mjs`. */
   buildPending(): string {
-    this.outdir ??= mkdtempSync(join(tmpdir(), 'slipway-bundles-'));
+    if (!this.outdir) {
+      if (this.requestedOutdir) {
+        rmSync(this.requestedOutdir, { recursive: true, force: true });
+        mkdirSync(this.requestedOutdir, { recursive: true });
+      }
+      this.outdir = this.requestedOutdir ?? mkdtempSync(join(tmpdir(), 'slipway-bundles-'));
+    }
     const pending = [...this.registered].filter((e) => !this.built.has(e));
     if (pending.length > 0) {
       buildSync({
@@ -107,6 +111,13 @@ export class FunctionBundler {
   bundleDir(entry: string): string {
     this.register(entry);
     return join(this.buildPending(), keyOf(this.root, entry));
+  }
+
+  /** Removes the bundles (CDK has copied them into the cloud assembly's assets by then). */
+  cleanup(): void {
+    if (this.outdir) rmSync(this.outdir, { recursive: true, force: true });
+    this.outdir = undefined;
+    this.built.clear();
   }
 
   /** Lambda code for one entry: a local bundling step that copies the entry's bundle. */

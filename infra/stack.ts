@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Annotations, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Stage, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -65,6 +65,7 @@ export class SlipwayStack extends Stack {
   readonly accountVended: SlipwayFunction<typeof EventsEnv> | undefined;
   readonly sweeper: SlipwayFunction<typeof SweepEnv> | undefined;
   readonly notifications: sns.Topic;
+  readonly bundler: FunctionBundler;
 
   constructor(scope: Construct, id: string, props: SlipwayStackProps) {
     super(scope, id, props);
@@ -102,7 +103,10 @@ export class SlipwayStack extends Stack {
     });
 
     // Every handler is registered before the first function is created: one esbuild pass bundles them all.
-    const bundler = new FunctionBundler(REPO_ROOT);
+    // Bundles go next to the cloud assembly, and away once synthesised (bin/app.ts calls cleanup()).
+    const assembly = Stage.of(this)?.outdir;
+    const bundler = new FunctionBundler(REPO_ROOT, assembly ? join(assembly, '.slipway-bundles') : undefined);
+    this.bundler = bundler;
     const plan = planWorkflows(paths.statemachines, paths.stepHandlers);
     const vendingEntry = join(paths.eventHandlers, `${ACCOUNT_VENDED_HANDLER}.ts`);
     const sweepEntry = join(paths.eventHandlers, `${SWEEP_HANDLER}.ts`);

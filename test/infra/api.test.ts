@@ -1,8 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiEnv, KubeconfigApiEnv } from '../../shared/config/env.ts';
 import { ROUTES, routeKey } from '../../shared/http/routes.ts';
-import { type Built, referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
+import { type Built, referencedId, renderValue, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 describe('api: HTTP API, JWT authorizer, one function per route group', () => {
   let built: Built;

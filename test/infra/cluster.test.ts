@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ACCESS_NAMESPACE } from '../../shared/capi/access.ts';
 import { RouteGroup } from '../../shared/http/routes.ts';
-import { type Built, policyStatements, referencedId, renderValue, resourcesOf, synthTemplate } from './helpers.ts';
+import { type Built, policyStatements, referencedId, renderValue, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 type Entry = { ClusterName?: unknown; PrincipalArn?: unknown; Type?: string; KubernetesGroups?: string[]; AccessPolicies?: { PolicyArn: unknown; AccessScope: unknown }[] };
 

@@ -1,7 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_INDEXES, TABLE_KEYS } from '../../shared/store/table.ts';
-import { type Built, resourcesOf, synthTemplate } from './helpers.ts';
+import { type Built, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 describe('data: the Slipway table', () => {
   let built: Built;

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACCOUNT_VENDED_PATTERN,
   CONTROL_TOWER_ACCOUNT_VENDED_PATTERN,
@@ -6,7 +6,9 @@ import {
   FAILURE_PATTERN,
   STATUS_PATTERN,
 } from '../../shared/events/patterns.ts';
-import { type Built, buildStack, FIXTURE_PATHS, referencedId, resourcesOf, synthTemplate } from './helpers.ts';
+import { type Built, buildStack, FIXTURE_PATHS, referencedId, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 /** JSON with sorted keys: CloudFormation does not keep the constant's key order. */
 const canonical = (value: unknown): string =>

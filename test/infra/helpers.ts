@@ -3,6 +3,8 @@
  * step handlers land separately), API handlers from the repository, bundling skipped (context
  * `aws:cdk:bundling-stacks: []`) so a synth takes a second.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
@@ -18,6 +20,18 @@ export const FIXTURE_PATHS: SlipwayPaths = {
   stepHandlers: join(FIXTURES, 'functions/steps'),
   eventHandlers: join(FIXTURES, 'functions/events'),
 };
+
+const outdirs: string[] = [];
+const tempOutdir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-cdk-'));
+  outdirs.push(dir);
+  return dir;
+};
+
+/** Removes the cloud assemblies this file's tests synthesised (call from afterAll). */
+export function removeOutdirs(): void {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export interface Built {
   app: App;
@@ -35,7 +49,7 @@ export function buildStack(
   } = {},
 ): Omit<Built, 'template'> {
   const context = { ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...options.context };
-  const app = new App({ context, ...(options.outdir ? { outdir: options.outdir } : {}) });
+  const app = new App({ context, outdir: options.outdir ?? tempOutdir() });
   const config = loadConfig((k) => app.node.tryGetContext(k), Object.keys(options.context ?? {}));
   const stack = new SlipwayStack(app, config.stackName, { config, paths: options.paths ?? FIXTURE_PATHS, ...(options.env ? { env: options.env } : {}) });
   return { app, stack };

@@ -1,5 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type Built, renderValue, synthTemplate } from './helpers.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Built, renderValue, synthTemplate, removeOutdirs } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 interface Statement {
   Effect: 'Allow' | 'Deny';

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PATHS } from '../../infra/stack.ts';
-import { resourcesOf, synthTemplate } from './helpers.ts';
+import { resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 describe('monitoring: alarms and a dashboard', () => {
   it('alarms on API 5xx, failed/timed-out executions, every function errors, and throttles', () => {

@@ -1,14 +1,24 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { addNagChecks } from '../../infra/nag.ts';
 import { DEFAULT_PATHS } from '../../infra/stack.ts';
-import { buildStack } from './helpers.ts';
+import { buildStack, removeOutdirs } from './helpers.ts';
 
-const outdir = () => mkdtempSync(join(tmpdir(), 'slipway-nag-'));
+afterAll(removeOutdirs);
+
+const outdirs: string[] = [];
+const outdir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-nag-'));
+  outdirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing unacknowledged in the stack (fixture workflows, onboarding and vending included)', () => {

@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureBundles } from '../../bench/bundles.ts';
 import { apiEntries } from '../../infra/api.ts';
 import { BUNDLE, FunctionBundler } from '../../infra/bundling.ts';
 import { DEFAULT_PATHS, REPO_ROOT } from '../../infra/stack.ts';
 import { planWorkflows } from '../../infra/workflows.ts';
-import { buildStack, FIXTURE_PATHS, resourcesOf } from './helpers.ts';
+import { buildStack, FIXTURE_PATHS, resourcesOf, removeOutdirs } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 interface AssetManifest {
   files: Record<string, { source: { path: string; packaging?: string } }>;
@@ -24,6 +26,7 @@ describe('a real synth, bundling with the local esbuild (offline, no Docker)', (
     app.synth();
     template = Template.fromStack(stack);
   }, 180_000);
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   /** Every Lambda function's asset directory in the cloud assembly. */
   const assetDirs = () => {

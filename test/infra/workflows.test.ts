@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowId } from '../../shared/workflow/names.ts';
 import { AslConventionError, kebabCase, pascalCase, readWorkflows, resolveSubstitution, stepSubstitution } from '../../infra/asl.ts';
 import { DEFAULT_PATHS } from '../../infra/stack.ts';
@@ -18,7 +18,10 @@ import {
   resourcesOf,
   substitution,
   synthTemplate,
+  removeOutdirs,
 } from './helpers.ts';
+
+afterAll(removeOutdirs);
 
 const substitutionNames = (file: string): string[] =>
   [...new Set([...readFileSync(file, 'utf8').matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1] ?? ''))].sort();
@@ -118,6 +121,7 @@ describe('workflows: every ASL file a Standard state machine', () => {
     expect(stack.workflows.stateMachines.size).toBe(0);
     Annotations.fromStack(stack).hasWarning('/Slipway/Workflows', Match.stringLikeRegexp('not-written-yet\\.ts'));
     expect(() => buildStack({ paths, context: { 'slipway:strictWorkflows': 'true' } })).toThrow(/not-written-yet\.ts/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
