@@ -51,8 +51,11 @@ export const SlipwayConfig = z.object({
   eventConsumerBusArns: list.pipe(z.array(z.string().startsWith('arn:'))).default([]),
   /** Wire Control Tower's CreateManagedAccount (default bus) to account vending. */
   controlTowerVending: bool.default(true),
-  /** Name of the role Slipway assumes in vended accounts (`arn:aws:iam::<account>:role/<name>`). */
-  cloudAccessRoleName: z.string().regex(/^[\w+=,.@-]{1,64}$/).default('SlipwayProvisioner'),
+  /**
+   * Name(s) of the role Slipway assumes in vended accounts (`arn:aws:iam::<account>:role/<name>`), comma
+   * separated: every role name an onboarding rule uses must be listed.
+   */
+  cloudAccessRoleName: list.pipe(z.array(z.string().regex(/^[\w+=,.@-]{1,64}$/)).min(1)).default(['SlipwayProvisioner']),
   logRetentionDays: z.coerce
     .number()
     .refine((d) => LOG_RETENTION_DAYS.includes(d), `one of ${LOG_RETENTION_DAYS.join(', ')}`)

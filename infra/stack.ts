@@ -120,7 +120,7 @@ export class SlipwayStack extends Stack {
       data: this.data,
       events: this.events,
       managementCluster: this.managementCluster,
-      cloudAccessRoleName: config.cloudAccessRoleName,
+      cloudAccessRoleNames: config.cloudAccessRoleName,
       logRetention,
       logExecutionData: config.logExecutionData,
       strict: config.strictWorkflows,

@@ -63,8 +63,8 @@ export interface WorkflowsProps {
   data: Data;
   events: SlipwayEvents;
   managementCluster: ManagementCluster;
-  /** Role name assumed in vended accounts by the onboarding steps. */
-  cloudAccessRoleName: string;
+  /** Role names assumed in vended accounts by the onboarding steps. */
+  cloudAccessRoleNames: readonly string[];
   logRetention: logs.RetentionDays;
   logExecutionData: boolean;
   /** Fail the synth, instead of skipping the workflow, when a step handler is missing. */
@@ -190,10 +190,10 @@ export class Workflows extends Construct {
       new iam.PolicyStatement({
         actions: ['sts:AssumeRole'],
         // Vended accounts are not known at deploy time: any account, but only the one role name Slipway uses.
-        resources: [cloudAccessRoleArn(this.props.cloudAccessRoleName)],
+        resources: this.props.cloudAccessRoleNames.map(cloudAccessRoleArn),
       }),
     );
-    acknowledgeWildcard(role, cloudAccessRoleFinding(this.props.cloudAccessRoleName), WILDCARD_REASONS.assumeCloudAccess);
+    for (const name of this.props.cloudAccessRoleNames) acknowledgeWildcard(role, cloudAccessRoleFinding(name), WILDCARD_REASONS.assumeCloudAccess);
     // The baseline cluster is requested through the normal path: start provision-cluster, read its execution.
     grantStartWorkflows(role, this.props.naming, [WorkflowId.provisionCluster]);
     this.onboardingRole = role;

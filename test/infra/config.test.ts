@@ -24,7 +24,9 @@ describe('deployment configuration (CDK context)', () => {
       'slipway:logExecutionData': 'true',
       'slipway:audience': 'a, b',
       'slipway:corsOrigins': '["https://x.example.com"]',
+      'slipway:cloudAccessRoleName': 'SlipwayProvisioner,OrgVendingAccess',
     });
+    expect(config.cloudAccessRoleName).toEqual(['SlipwayProvisioner', 'OrgVendingAccess']);
     expect(config.throttleRate).toBe(10);
     expect(config.logExecutionData).toBe(true);
     expect(config.audience).toEqual(['a', 'b']);
