@@ -189,7 +189,7 @@ export class Workflows extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['sts:AssumeRole'],
-        // Vended accounts are not known at deploy time: any account, but only the one role name Slipway uses.
+        // Vended accounts are not known at deploy time: any account, but only the role names configured.
         resources: this.props.cloudAccessRoleNames.map(cloudAccessRoleArn),
       }),
     );

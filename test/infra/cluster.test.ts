@@ -1,3 +1,5 @@
+import type { CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ACCESS_NAMESPACE } from '../../shared/capi/access.ts';
 import { RouteGroup } from '../../shared/http/routes.ts';
@@ -7,8 +9,7 @@ afterAll(removeOutdirs);
 
 type Entry = { ClusterName?: unknown; PrincipalArn?: unknown; Type?: string; KubernetesGroups?: string[]; AccessPolicies?: { PolicyArn: unknown; AccessScope: unknown }[] };
 
-const logicalId = (built: Built, construct: { node: { defaultChild?: unknown } }) =>
-  built.stack.getLogicalId(construct.node.defaultChild as never);
+const logicalId = (built: Built, construct: IConstruct) => built.stack.getLogicalId(construct.node.defaultChild as CfnElement);
 
 /** The access entries of the stack, by the role they map. */
 function entriesByRole(built: Built): Map<string, Entry> {
