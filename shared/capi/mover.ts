@@ -24,7 +24,7 @@
 import type { Logger } from '../log.ts';
 import type { KubeClient } from './client.ts';
 import { KubeAlreadyExistsError, KubeConflictError, KubeKindNotServedError, KubeNotFoundError, MoveBlockedError, MoveError, MovePreflightError } from './errors.ts';
-import { deploymentAvailable } from './status.ts';
+import { deploymentAvailable, machineFailure } from './status.ts';
 import { describeRef, groupOf, isRecord, type KubeObject, type ObjectRef, type OwnerReference, refOf } from './types.ts';
 
 export const ANNOTATION_PAUSED = 'cluster.x-k8s.io/paused';
@@ -97,6 +97,12 @@ export interface MoveOptions {
   log?: Logger;
   /** Discover and preflight only: no write anywhere; the report lists what would move, in creation order. */
   dryRun?: boolean;
+  /**
+   * Let Machines in a terminal failure (failed launch, lost instance) move without a node. clusterctl refuses
+   * any Machine without `status.nodeRef`, so that no instance is being launched while its Machine moves; a
+   * failed Machine launches nothing, and a cluster about to be deleted must be able to go back with it.
+   */
+  allowFailedMachines?: boolean;
 }
 
 export interface MoveReport {
@@ -168,7 +174,7 @@ export async function move(source: KubeClient, target: KubeClient, opts: MoveOpt
   log?.info('move: discovered', { cluster: clusterName, objects: ordered.length, kinds: countKinds(ordered.filter((n) => n.role === 'moved')) });
 
   // ── preflight ──
-  await preflight(source, target, graph, sourceCluster);
+  await preflight(source, target, graph, sourceCluster, opts.allowFailedMachines === true);
 
   if (opts.dryRun === true) {
     report.moved = countKinds(ordered.filter((n) => n.role === 'moved'));
@@ -259,9 +265,12 @@ export async function ensureClusterClass(source: KubeClient, target: KubeClient,
   return created;
 }
 
-/** Moves a self-managed cluster's objects back to the management cluster (before deletion): the same move. */
+/**
+ * Moves a self-managed cluster's objects back to the management cluster (before deletion): the same move, except
+ * that failed Machines go along (a cluster that failed after its pivot must still be deletable).
+ */
 export function moveBack(workload: KubeClient, management: KubeClient, opts: MoveOptions): Promise<MoveReport> {
-  return move(workload, management, opts);
+  return move(workload, management, { allowFailedMachines: true, ...opts });
 }
 
 // ── discovery ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -486,7 +495,7 @@ function countKinds(nodes: readonly Node[]): Record<string, number> {
 
 // ── preflight ──────────────────────────────────────────────────────────────────────────────────────────────
 
-async function preflight(source: KubeClient, target: KubeClient, graph: Map<string, Node>, cluster: KubeObject): Promise<void> {
+async function preflight(source: KubeClient, target: KubeClient, graph: Map<string, Node>, cluster: KubeObject, allowFailedMachines: boolean): Promise<void> {
   const problems: string[] = [];
   problems.push(...(await checkProviders(source, target)));
   const status = isRecord(cluster.status) ? cluster.status : {};
@@ -499,7 +508,8 @@ async function preflight(source: KubeClient, target: KubeClient, graph: Map<stri
     const obj = node.obj;
     if (obj.kind === 'Machine' && node.role === 'moved') {
       const s = isRecord(obj.status) ? obj.status : {};
-      if (!isRecord(s.nodeRef) || typeof s.nodeRef.name !== 'string') problems.push(`Machine ${obj.metadata.name} has no node yet`);
+      const failed = allowFailedMachines && machineFailure(obj) !== undefined;
+      if (!failed && (!isRecord(s.nodeRef) || typeof s.nodeRef.name !== 'string')) problems.push(`Machine ${obj.metadata.name} has no node yet`);
     }
     // A paused ClusterClass in the source would be copied paused: someone else is operating on it.
     if (obj.kind === 'ClusterClass' && obj.metadata.annotations?.[ANNOTATION_PAUSED] !== undefined) {

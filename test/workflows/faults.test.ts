@@ -99,6 +99,29 @@ describe('faults during provisioning', () => {
     expect(events[0]?.error.cause).toContain('InsufficientInstanceCapacity');
   });
 
+  it('the cluster that failed after its pivot can still be deleted: every instance terminated, nothing left', async () => {
+    // Prepare
+    const name = 'f-scale';
+    const sim = simOf(h);
+    const before = await h.runtime.stores.clusters.get(WS, name);
+    expect(before?.phase).toBe('Failed');
+    const usageBefore = await h.runtime.stores.clusters.usage(WS);
+
+    // Act
+    const res = await h.call('DELETE', clusterPath(WS, name), { token: dev });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const deleted = await waitSettled(h, dev, WS, name);
+
+    // Assess
+    expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    await h.waitFor('instances terminated', async () => sim.cloud.list({ clusterKey: `${NS}/${name}` }), (all) => all.every((i) => i.state === 'terminated'), 15_000);
+    expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
+    expect(sim.server.getCluster(`${NS}--${name}`)).toBeUndefined();
+    const usageAfter = await h.runtime.stores.clusters.usage(WS);
+    expect(usageAfter.clusters).toBe(usageBefore.clusters - 1);
+    expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
+  });
+
   it('20 % API errors on the management and workload clusters: still Ready, nothing duplicated or leaked', async () => {
     // Prepare
     const name = 'f-5xx';
