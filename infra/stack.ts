@@ -215,6 +215,13 @@ export class SlipwayStack extends Stack {
       value: this.workflows.clusterStepsRole.roleArn,
       description: 'Role of the cluster steps; has an EKS access entry on the management cluster',
     });
+    const onboarding = this.workflows.onboardingStepsRoleIfAny;
+    if (onboarding) {
+      new CfnOutput(this, 'OnboardingStepsRoleArn', {
+        value: onboarding.roleArn,
+        description: 'Role that assumes the cloud-access role in vended accounts (trust it there, with the external id)',
+      });
+    }
     for (const [wf, machine] of this.workflows.stateMachines) {
       new CfnOutput(this, `${wf.replace(/-/g, '')}StateMachineArn`, { value: machine.stateMachineArn });
     }

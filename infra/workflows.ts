@@ -37,14 +37,18 @@ import {
 
 /** Deterministic names, so ARNs are known before the state machines exist (no dependency cycles). */
 export interface WorkflowNaming {
+  /** `<prefix>-<suffix>`: names that must be known before the stack exists (state machines, step roles). */
+  prefixed(suffix: string): string;
   stateMachineName(workflow: string): string;
   stateMachineArn(workflow: string): string;
 }
 
 export function workflowNaming(scope: Construct, prefix: string): WorkflowNaming {
   const stack = Stack.of(scope);
-  const stateMachineName = (workflow: string) => `${prefix}-${workflow}`;
+  const prefixed = (suffix: string) => `${prefix}-${suffix}`;
+  const stateMachineName = prefixed;
   return {
+    prefixed,
     stateMachineName,
     stateMachineArn: (workflow) =>
       stack.formatArn({
@@ -135,7 +139,11 @@ export class Workflows extends Construct {
       this.skipped.push(workflow);
     }
 
-    this.clusterStepsRole = this.newStepRole('ClusterStepsRole', 'Slipway cluster workflow steps (mapped into the management cluster)');
+    this.clusterStepsRole = this.newStepRole(
+      'ClusterStepsRole',
+      props.naming.prefixed('cluster-steps'),
+      'Slipway cluster workflow steps (mapped into the management cluster)',
+    );
     props.managementCluster.grantKubernetesAccess(this.clusterStepsRole);
 
     const environment: StepEnvInput = {
@@ -176,16 +184,25 @@ export class Workflows extends Construct {
     return new Map([...families].sort(([a], [b]) => a.localeCompare(b)));
   }
 
-  private newStepRole(id: string, description: string): iam.Role {
-    const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+  /**
+   * Step roles have fixed names (`<stack>-cluster-steps`, `<stack>-onboarding-steps`): vended accounts' trust
+   * policies and the management cluster's RBAC name them before the stack exists.
+   */
+  private newStepRole(id: string, roleName: string, description: string): iam.Role {
+    const role = new iam.Role(this, id, { roleName, assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
     this.props.data.grantReadWrite(role);
     this.props.events.grantPut(role);
     return role;
   }
 
+  /** The onboarding steps' role, once a workflow needs it. */
+  get onboardingStepsRoleIfAny(): iam.Role | undefined {
+    return this.onboardingRole;
+  }
+
   private onboardingStepsRole(): iam.Role {
     if (this.onboardingRole) return this.onboardingRole;
-    const role = this.newStepRole('OnboardingStepsRole', 'Slipway account onboarding steps');
+    const role = this.newStepRole('OnboardingStepsRole', this.props.naming.prefixed('onboarding-steps'), 'Slipway account onboarding steps');
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['sts:AssumeRole'],

@@ -107,6 +107,9 @@ describe('workflows: every ASL file a Standard state machine', () => {
     expect(steps.get('mark-failed')?.role).toBe(stack.workflows.clusterStepsRole);
     expect(steps.get('check-nodes')?.role).toBe(stack.workflows.clusterStepsRole);
     expect(steps.get('register-cloud-access')?.role).not.toBe(stack.workflows.clusterStepsRole);
+    // Fixed names: trust policies in vended accounts and the cluster's RBAC refer to them.
+    built.template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'Slipway-cluster-steps' });
+    built.template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'Slipway-onboarding-steps' });
   });
 
   it('leaves out, with a warning, a workflow whose step handler is missing; strict mode fails', () => {
