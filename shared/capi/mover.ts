@@ -266,6 +266,27 @@ export async function ensureClusterClass(source: KubeClient, target: KubeClient,
 }
 
 /**
+ * Settles a move from `source` that failed after its pause and will not be retried (the cluster is to be deleted):
+ * a paused Cluster is never deleted. When `target` has no copy of the Cluster, nothing was copied (the Cluster
+ * comes first in owner order) nor deleted: the pause is lifted and the Cluster stays in `source`. Otherwise the
+ * move may have deleted part of the source already, and only completing it leaves every object with its owners:
+ * the Cluster ends in `target`. A Cluster nobody paused for a move is left alone. `target` answers null when there
+ * is no target to reach (then nothing can have been copied). Returns where the Cluster is now.
+ */
+export async function settleInterruptedMove(source: KubeClient, target: () => Promise<KubeClient | null>, opts: MoveOptions): Promise<'source' | 'target'> {
+  const ref: ObjectRef = { apiVersion: API_CLUSTER, kind: 'Cluster', name: opts.clusterName, namespace: opts.namespace };
+  const cluster = await source.get(ref);
+  if (cluster === null || !isOurPause(cluster)) return 'source';
+  const to = await target();
+  if (to === null || (await to.get(ref)) === null) {
+    await source.mergePatch(ref, { spec: { paused: null }, metadata: { annotations: { [ANNOTATION_SLIPWAY_PAUSED]: null } } });
+    return 'source';
+  }
+  await move(source, to, opts);
+  return 'target';
+}
+
+/**
  * Moves a self-managed cluster's objects back to the management cluster (before deletion): the same move, except
  * that failed Machines go along (a cluster that failed after its pivot must still be deletable).
  */

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
 import { ACCESS_NAMESPACE, accessSecretName } from '../../shared/capi/access.ts';
+import { ANNOTATION_SLIPWAY_PAUSED } from '../../shared/capi/mover.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
 import { DetailType } from '../../shared/events/constants.ts';
 import { capiObjectsOf, cloudProblems, clusterPath, instancesOf, liveInstancesOf, provisionReady, waitSettled } from '../helpers/clusters.ts';
@@ -135,6 +136,29 @@ describe('delete-cluster', () => {
     const usageAfter = await h.runtime.stores.clusters.usage(WS);
     expect(usageAfter.clusters).toBe(usageBefore.clusters);
     expect(usageAfter.monthlyUsd).toBeCloseTo(usageBefore.monthlyUsd, 2);
+    expect(cloudProblems(sim())).toEqual({ duplicated: 0, leaked: 0 });
+  });
+
+  it('deletes a cluster whose pivot failed after pausing it', async () => {
+    // Prepare: a cluster that failed in the management cluster, left paused the way the mover pauses a Cluster
+    // before copying it (a pivot that fails after its pause, e.g. its retries exhausted, leaves exactly this).
+    const name = 'del-3';
+    sim().faults.failNextMachines(1, { namespace: workspaceNamespace(WS), name });
+    const res = await h.call('POST', `/v1/workspaces/${WS}/clusters`, { token: dev, body: { ...DEMO_CLUSTER_REQUEST, name } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect((await waitSettled(h, dev, WS, name)).phase).toBe('Failed');
+    const ref = { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', namespace: workspaceNamespace(WS), name };
+    await h.runtime.management.mergePatch(ref, { spec: { paused: true }, metadata: { annotations: { [ANNOTATION_SLIPWAY_PAUSED]: 'true' } } });
+
+    // Act
+    const del = await h.call('DELETE', clusterPath(WS, name), { token: dev });
+    expect(del.status, JSON.stringify(del.body)).toBe(202);
+    const deleted = await waitSettled(h, dev, WS, name);
+
+    // Assess
+    expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    await h.waitFor('instances terminated', async () => instancesOf(sim(), WS, name), (all) => all.every((i) => i.state === 'terminated'), 15_000);
+    expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
     expect(cloudProblems(sim())).toEqual({ duplicated: 0, leaked: 0 });
   });
 });
