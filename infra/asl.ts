@@ -16,18 +16,10 @@ import { basename, join } from 'node:path';
 
 export const ASL_SUFFIX = '.asl.json';
 
-/** `mark-provisioning` → `MarkProvisioning`. */
-export const pascalCase = (kebab: string): string =>
-  kebab
-    .split('-')
-    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
-    .join('');
+// The naming convention lives with the workflow ids: the local runner follows it too.
+import { kebabCase, pascalCase } from '../shared/workflow/names.ts';
 
-/** `MarkProvisioning` → `mark-provisioning`; digits stay attached to the word before them. */
-export const kebabCase = (pascal: string): string => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-
-/** The substitution name under which a step handler's function ARN is given to the ASL. */
-export const stepSubstitution = (stepName: string): string => `Step${pascalCase(stepName)}Arn`;
+export { kebabCase, pascalCase, stepSubstitution } from '../shared/workflow/names.ts';
 
 /** The substitution name of a workflow's own ARN (for `states:startExecution` tasks). */
 export const stateMachineSubstitution = (workflowId: string): string => `${pascalCase(workflowId)}StateMachineArn`;

@@ -20,7 +20,7 @@ import { createDynamoStores } from '../shared/store/dynamo/index.ts';
 import { listAll } from '../shared/store/paging.ts';
 import type { Stores } from '../shared/store/ports.ts';
 import { clusterWorkflowRequest } from '../shared/workflow/cluster.ts';
-import { WORKFLOW_IDS } from '../shared/workflow/names.ts';
+import { kebabCase, WORKFLOW_IDS } from '../shared/workflow/names.ts';
 import type { JsonValue } from '../shared/workflow/starter.ts';
 import { type DynamoDbLocal, ensureTable, localDocumentClient, localDynamoClient, startDynamoDbLocal } from './dynamodb.ts';
 import { lambdaContext } from './http/lambda-context.ts';
@@ -299,8 +299,6 @@ async function localWorkflows(input: {
 }
 
 const stepFunctionName = (step: string): string => `slipway-step-${step}`;
-/** `MarkProvisioning` → `mark-provisioning` (infra/asl.ts uses the same rule). */
-const kebabCase = (pascal: string): string => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
 /**
  * After a restart the in-memory executions are gone, but the clusters still say which operation is in

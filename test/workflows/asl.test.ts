@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { kebabCase } from '../../shared/workflow/names.ts';
 
 const require = createRequire(import.meta.url);
 const validate = require('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
@@ -27,7 +28,6 @@ interface State {
 const dir = new URL('../../statemachines/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.asl.json'));
 
-const kebab = (pascal: string) => pascal.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
 describe.each(files)('%s', (file) => {
   const text = readFileSync(new URL(file, dir), 'utf8');
@@ -52,7 +52,7 @@ describe.each(files)('%s', (file) => {
       if (state.Type !== 'Task') continue;
       const step = /^\$\{Step([A-Za-z0-9]+)Arn\}$/.exec(state.Resource ?? '')?.[1];
       expect(step, `${name}: Resource ${state.Resource}`).toBeDefined();
-      expect(existsSync(new URL(`../../functions/steps/${kebab(step ?? '')}.ts`, import.meta.url)), `${name}: functions/steps/${kebab(step ?? '')}.ts`).toBe(true);
+      expect(existsSync(new URL(`../../functions/steps/${kebabCase(step ?? '')}.ts`, import.meta.url)), `${name}: functions/steps/${kebabCase(step ?? '')}.ts`).toBe(true);
     }
   });
 
