@@ -96,10 +96,17 @@ describe('delete-cluster', () => {
     expect(gone).toHaveLength(1);
     expect(gone[0]?.event.detail).toMatchObject({ cluster: { workspaceId: WS, name: NAME, uid: record.uid }, phase: 'Deleted' });
 
-    // Act: the name again
-    const reused = await provisionReady(h, dev, WS, { ...DEMO_CLUSTER_REQUEST, name: NAME });
+    // Act: the name again — and a change asked for while it provisions
+    const requested = await h.call('POST', `/v1/workspaces/${WS}/clusters`, { token: dev, body: { ...DEMO_CLUSTER_REQUEST, name: NAME } });
+    expect(requested.status, JSON.stringify(requested.body)).toBe(202);
+    const early = await h.call('PATCH', clusterPath(WS, NAME), { token: dev, body: { nodePools: [{ name: 'workers', desired: 3 }] } });
+    const reused = await waitSettled(h, dev, WS, NAME);
 
-    // Assess: a new incarnation, its own instances, the old ones still terminated
+    // Assess: the change was refused before any workflow started (only Ready clusters change)
+    expect(early.status, JSON.stringify(early.body)).toBe(409);
+    expect(h.runtime.workflows.list().filter((e) => e.workflow === 'update-cluster')).toHaveLength(0);
+    // A new incarnation, its own instances, the old ones still terminated
+    expect(reused.phase, `${reused.step}: ${reused.message}`).toBe('Ready');
     expect(reused.uid).not.toBe(record.uid);
     expect(reused.generation).toBe(1);
     expect(liveInstancesOf(sim(), WS, NAME)).toHaveLength(reused.controlPlane.replicas + reused.nodePools[0].desired);
