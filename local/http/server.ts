@@ -7,12 +7,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { PROBLEM_TYPE_BASE } from '../../shared/errors.ts';
 import { ROUTES, type RouteDef, type RouteGroup, routeKey } from '../../shared/http/routes.ts';
 import { lambdaContext } from './lambda-context.ts';
 
-export type ApiHandler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+/** The Lambda handler of a route group, as API Gateway invokes it (shared/http/api.ts). */
+export type { ApiHandler } from '../../shared/http/api.ts';
+import type { ApiHandler } from '../../shared/http/api.ts';
 
 /** Verifies a bearer token and returns its claims as the IdP issued them; throws when it is not valid. */
 export interface TokenVerifier {
