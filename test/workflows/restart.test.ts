@@ -92,7 +92,14 @@ async function untilQuiet(quietMs: number): Promise<void> {
  * up, as if its process had died with it.
  */
 async function killAndRestart(
-  o: { name: string; state: string; begin: (h: RuntimeHarness, token: string) => Promise<void>; reached: () => Promise<boolean> },
+  o: {
+    name: string;
+    state: string;
+    begin: (h: RuntimeHarness, token: string) => Promise<void>;
+    reached: () => Promise<boolean>;
+    /** Runs once the dying runtime can no longer reach any cluster, before it stops. */
+    beforeStop?: (h: RuntimeHarness) => Promise<void>;
+  },
   running?: RuntimeHarness,
 ): Promise<RuntimeHarness> {
   let entered: () => void = () => undefined;
@@ -112,6 +119,7 @@ async function killAndRestart(
     await sleep(2);
   }
   sim.faults.api('*', { dropAfterRequests: 0 });
+  await o.beforeStop?.(first);
   await first.runtime.stop();
   await untilQuiet(5_000);
   sim.faults.api('*', undefined);
@@ -229,6 +237,55 @@ describe('the runtime killed mid-pivot and restarted', () => {
     const other = (await h.call('GET', `/v1/workspaces/${WS}/clusters/rst-2`, { token })).body;
     expect(other.phase).toBe('Ready');
     expect(liveInstancesOf(sim, WS, 'rst-2')).toHaveLength(other.controlPlane.replicas + other.nodePools[0].desired);
+    await sleep(sim.timing.leakGraceMs * 2);
+    expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
+  }, 180_000);
+
+  it('a pivot that failed part-way can still be deleted: the move is completed, then brought back', async () => {
+    // Prepare: kill the runtime while rst-3's objects are being copied, and record the failure its pivot would
+    // have ended in had its retries run out (what mark-failed writes), so nothing resumes it.
+    if (!runtime) throw new Error('no runtime from the previous tests');
+    const name = 'rst-3';
+    const ref = { apiVersion: CORE, kind: 'Cluster', namespace: NS, name };
+    runtime = await killAndRestart(
+      {
+        name,
+        state: 'Pivot',
+        begin: async (h, token) => {
+          const res = await h.call('POST', `/v1/workspaces/${WS}/clusters`, { token, body: { ...DEMO_CLUSTER_REQUEST, name } });
+          expect(res.status, JSON.stringify(res.body)).toBe(202);
+        },
+        reached: pivotReached('creating in the target', name),
+        beforeStop: async (h) => {
+          const c = await h.runtime.stores.clusters.get(WS, name);
+          if (!c) throw new Error('cluster record missing');
+          await h.runtime.stores.clusters.recordStatus(
+            WS,
+            name,
+            c.generation,
+            { phase: 'Failed', step: 'pivot', message: 'KubeTransientError: the workload cluster did not answer', operation: null },
+            { principal: 'system:slipway' },
+          );
+        },
+      },
+      runtime,
+    );
+    const h = runtime;
+    expect(h.runtime.resumed.some((r) => r.startsWith(`${WS}/${name} `))).toBe(false);
+    const token = await h.token(DEMO_DEVELOPER);
+    const source = await observer.get(ref);
+    expect(source?.metadata.annotations?.[ANNOTATION_SLIPWAY_PAUSED], 'the move was interrupted with the Cluster still paused in the management cluster').toBeDefined();
+
+    // Act
+    const res = await h.call('DELETE', `/v1/workspaces/${WS}/clusters/${name}`, { token });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const deleted = await waitSettled(h, token, WS, name);
+
+    // Assess
+    expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    await h.waitFor('instances terminated', async () => instancesOf(sim, WS, name), (all) => all.every((i) => i.state === 'terminated'), 15_000);
+    expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
+    expect(sim.server.getCluster(`${NS}--${name}`)).toBeUndefined();
     await sleep(sim.timing.leakGraceMs * 2);
     expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
   }, 180_000);
