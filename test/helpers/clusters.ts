@@ -99,8 +99,3 @@ export async function capiObjectsOf(client: KubeClient, ws: string, name: string
   }
   return out.sort();
 }
-
-/** `Kind/name` keys that occur more than once (one object per key may exist; two means a duplicate). */
-export function duplicates(keys: readonly string[]): string[] {
-  return keys.filter((k, i) => keys.indexOf(k) !== i);
-}
