@@ -157,6 +157,41 @@ describe('faults during provisioning', () => {
     const phases = (await h.call('GET', `${clusterPath(WS, name)}/events`, { token: dev })).body.items.map((r: { phase: string }) => r.phase);
     expect(phases).not.toContain('Failed');
   }, 180_000);
+
+  it('20 % API errors during a scale-up and a deletion: both complete, nothing left behind', async () => {
+    // Prepare
+    const name = 'f-5xx';
+    const sim = simOf(h);
+    const before = await h.runtime.stores.clusters.get(WS, name);
+    if (!before) throw new Error('cluster record missing');
+    const usageBefore = await h.runtime.stores.clusters.usage(WS);
+    sim.faults.api('*', { errorRate: 0.2, seed: 43 });
+    try {
+      // Act: scale up
+      const res = await h.call('PATCH', clusterPath(WS, name), { token: dev, body: { nodePools: [{ name: 'workers', desired: 3 }] } });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      const scaled = await waitSettled(h, dev, WS, name);
+
+      // Assess
+      expect(scaled.phase, `${scaled.step}: ${scaled.message}`).toBe('Ready');
+      expect(liveInstancesOf(sim, WS, name)).toHaveLength(before.controlPlane.replicas + 3);
+
+      // Act: delete
+      const del = await h.call('DELETE', clusterPath(WS, name), { token: dev });
+      expect(del.status, JSON.stringify(del.body)).toBe(202);
+      const deleted = await waitSettled(h, dev, WS, name);
+
+      // Assess
+      expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    } finally {
+      sim.faults.api('*', undefined);
+    }
+    await h.waitFor('instances terminated', async () => sim.cloud.list({ clusterKey: `${NS}/${name}` }), (all) => all.every((i) => i.state === 'terminated'), 15_000);
+    expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
+    expect(sim.server.getCluster(`${NS}--${name}`)).toBeUndefined();
+    expect((await h.runtime.stores.clusters.usage(WS)).clusters).toBe(usageBefore.clusters - 1);
+    expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
+  }, 180_000);
 });
 
 describe('a wait that never succeeds', () => {
