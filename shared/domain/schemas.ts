@@ -81,6 +81,15 @@ export function cidrsOverlap(a: string, b: string): boolean {
   return a0 <= b1 && b0 <= a1;
 }
 
+/** What the server adds to every admin-managed configuration item (optimistic locking on `version`). */
+const ConfigItemFields = {
+  id: Dns1123Label,
+  createdAt: Timestamp,
+  createdBy: z.string(),
+  updatedAt: Timestamp,
+  version: z.number().int(),
+};
+
 // ---------- cloud access ----------
 
 export const CloudProvider = z.enum(['aws', 'sim']);
@@ -162,13 +171,7 @@ export const UpdateNetworkPlanBody = NetworkPlanSpec.extend({ version: z.number(
   .superRefine(checkNetworkCidrs)
   .meta({ id: 'UpdateNetworkPlanBody' });
 
-export const NetworkPlan = NetworkPlanSpec.extend({
-  id: Dns1123Label,
-  createdAt: Timestamp,
-  createdBy: z.string(),
-  updatedAt: Timestamp,
-  version: z.number().int(),
-}).meta({ id: 'NetworkPlan' });
+export const NetworkPlan = NetworkPlanSpec.extend(ConfigItemFields).meta({ id: 'NetworkPlan' });
 
 // ---------- cluster plan ----------
 
@@ -282,13 +285,7 @@ export const CreateComputeTemplateBody = ComputeTemplateFields.extend({ id: Dns1
 export const UpdateComputeTemplateBody = ComputeTemplateFields.extend({ version: z.number().int().optional() })
   .superRefine(checkPoolNames)
   .meta({ id: 'UpdateComputeTemplateBody' });
-export const ComputeTemplate = ComputeTemplateFields.extend({
-  id: Dns1123Label,
-  createdAt: Timestamp,
-  createdBy: z.string(),
-  updatedAt: Timestamp,
-  version: z.number().int(),
-}).meta({ id: 'ComputeTemplate' });
+export const ComputeTemplate = ComputeTemplateFields.extend(ConfigItemFields).meta({ id: 'ComputeTemplate' });
 
 // ---------- package ----------
 
@@ -364,13 +361,7 @@ const PolicyFields = z.strictObject({
 
 export const CreatePolicyBody = PolicyFields.extend({ id: Dns1123Label }).meta({ id: 'CreatePolicyBody' });
 export const UpdatePolicyBody = PolicyFields.extend({ version: z.number().int().optional() }).meta({ id: 'UpdatePolicyBody' });
-export const ProvisioningPolicy = PolicyFields.extend({
-  id: Dns1123Label,
-  createdAt: Timestamp,
-  createdBy: z.string(),
-  updatedAt: Timestamp,
-  version: z.number().int(),
-}).meta({ id: 'ProvisioningPolicy' });
+export const ProvisioningPolicy = PolicyFields.extend(ConfigItemFields).meta({ id: 'ProvisioningPolicy' });
 export type ProvisioningPolicy = z.infer<typeof ProvisioningPolicy>;
 
 // ---------- workspace ----------
