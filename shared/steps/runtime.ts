@@ -68,10 +68,12 @@ export class ClusterGoneError extends Error {
 export const SYSTEM_ACTOR = { principal: 'system:slipway' };
 
 /**
- * Polling in AWS: 5 s, growing ×1.5 to 60 s, 120 polls (about 1.5 h) before a wait counts as failed. The
- * local runner scales Wait states by its time factor, so the same numbers serve a one-minute demo.
+ * Polling: 3 s, growing ×1.5 to 15 s, 240 polls (about an hour) before a wait counts as failed. A short cap
+ * keeps a cluster from sitting Ready-but-unnoticed for long (a poll costs three state transitions and one
+ * Lambda call: cents per thousand clusters). The local runner scales Wait states by its time factor, so the
+ * same numbers serve a one-minute demo.
  */
-export const DEFAULT_WAITS: WaitPolicy = { initialSeconds: 5, maxSeconds: 60, maxAttempts: 120 };
+export const DEFAULT_WAITS: WaitPolicy = { initialSeconds: 3, maxSeconds: 15, maxAttempts: 240 };
 
 export async function loadCluster(deps: StepDeps, input: ClusterWorkflowInput): Promise<Cluster> {
   const cluster = await deps.stores.clusters.get(input.workspaceId, input.name);
