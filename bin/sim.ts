@@ -11,7 +11,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLUSTER_CLASS_NAMES, startSimulator } from '../local/sim/index.ts';
 
 const Env = z.object({

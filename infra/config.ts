@@ -4,7 +4,7 @@
  * numbers, booleans and lists are coerced (lists: comma-separated or a JSON array).
  * docs/operations.md ("Deploying") documents each key; keep the two in step.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const list = z.preprocess((v) => {
   if (typeof v !== 'string') return v;

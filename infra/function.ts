@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type FunctionBundler, HANDLER, RUNTIME_NODE_OPTIONS } from './bundling.ts';
 import { acknowledgeWildcard, WILDCARD_REASONS } from './wildcards.ts';
 

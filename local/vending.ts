@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { STSClient } from '@aws-sdk/client-sts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { makeHandler as makeVendingHandler, type VendingEvent, type VendingOutcome } from '../functions/events/account-vended.ts';
 import { buildOnboardingStepHandlers, type OnboardingStepName } from '../functions/steps/onboarding-registry.ts';
 import { requireAdmin } from '../shared/auth/authorize.ts';

@@ -3,7 +3,7 @@
  * locking). Network plans, compute templates and policies are all this shape; each handler file only says
  * what differs.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { requireAdmin, requireReader } from '../../shared/auth/authorize.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { type ApiRequest, created, noContent, ok, pageParams, parseWith, type Route } from '../../shared/http/api.ts';

@@ -2,7 +2,7 @@
  * Environment of each function kind, as zod schemas. The CDK constructs type their `environment` prop with
  * the input type (a missing variable fails compilation) and handlers parse it once at cold start.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Common = {
   SLIPWAY_TABLE_NAME: z.string().min(3),

@@ -3,7 +3,7 @@
  * workflow did). Same conventions as shared/domain/schemas.ts: request bodies are strict and generate the
  * OpenAPI document; stored entities are the body plus server-owned fields.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AwsAccountId,
   AwsRegion,

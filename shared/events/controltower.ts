@@ -4,7 +4,7 @@
  * fields ignored) but every field we rely on is checked, and a wrong event is a named error the handler can
  * audit instead of a TypeError deep inside onboarding.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DETAIL_SCHEMA_VERSION, DetailType } from './constants.ts';
 import { CONTROL_TOWER } from './patterns.ts';
 import { type AccountVendedDetail, parseDetail } from './schemas.ts';

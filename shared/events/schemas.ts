@@ -6,7 +6,7 @@
  * Versioning: every detail carries `schemaVersion`. Within a version fields are only ever added, and only as
  * optional ones, so consumers must ignore fields they do not know; anything else is a new version.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AwsAccountId, AwsRegion, ClusterName, ClusterPhase, Dns1123Label, Operation, Violation } from '../domain/schemas.ts';
 import { DETAIL_SCHEMA_VERSION, DetailType, EVENT_SOURCE } from './constants.ts';
 

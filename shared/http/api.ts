@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Caller, callerFromEvent } from '../auth/caller.ts';
 import {
   IdempotencyKeyInProgressError,

@@ -3,7 +3,7 @@
  * table the CDK stack and the local adapter use. `docs/openapi.json` is this output, checked in (a test
  * fails when it is stale: `npm run openapi` refreshes it).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import * as O from '../domain/onboarding.ts';
 import * as S from '../domain/schemas.ts';
 import { ROUTES, routeKey } from './routes.ts';

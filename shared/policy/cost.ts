@@ -5,7 +5,7 @@
  * table and per-region multipliers, expanded here into one price per region and instance type. Admins'
  * overrides win over the shipped data. Pure functions: no I/O beyond the JSON import.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CostEstimate } from '../domain/schemas.ts';
 import { AwsRegion, InstanceType } from '../domain/schemas.ts';
 import { type FieldError, SlipwayError, ValidationError } from '../errors.ts';
