@@ -9,7 +9,8 @@
  * - Transient failures (5xx, 429, timeouts, connection resets) are retried in place with exponential backoff,
  *   as clusterctl does (writes 500 ms ×1.5, reads 250 ms ×1.5); when attempts run out the call throws
  *   `KubeTransientError`, which the state machine Retries. Other failures are mapped to named errors.
- * - Objects come back as plain JSON (client-node turns timestamps into Dates; they are turned back).
+ * - Objects go in and come back as plain wire JSON (wire.ts converts at the client-node boundary: its models
+ *   rename a few fields and turn timestamps into Dates).
  */
 import {
   ApiException,
@@ -31,6 +32,7 @@ import {
   KubeTransientError,
 } from './errors.ts';
 import type { KubeObject, ObjectRef } from './types.ts';
+import { fromModel, toModel } from './wire.ts';
 
 export const FIELD_MANAGER = 'slipway';
 
@@ -314,9 +316,9 @@ function parseStatus(body: unknown): { reason?: string; message?: string } {
   };
 }
 
-/** client-node types metadata timestamps as Dates; the wire format is the same JSON. */
+/** What client-node's serializer expects for this object (see wire.ts). */
 function wire(obj: KubeObject): KubernetesObject {
-  return obj as unknown as KubernetesObject;
+  return toModel(obj);
 }
 
 function header(ref: ObjectRef): KubeObject {
@@ -334,7 +336,7 @@ function selectorText(labels: Record<string, string> | undefined): string | unde
   return parts.length === 0 ? undefined : parts.join(',');
 }
 
-/** Deep copy through JSON: Dates become RFC 3339 strings, class instances plain objects. */
-function plain<T>(value: unknown): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+/** Wire JSON of what client-node returned: field names as the server writes them, Dates as RFC 3339 strings. */
+function plain<T>(value: KubernetesObject): T {
+  return fromModel<T>(value);
 }

@@ -112,6 +112,40 @@ describe('KubeClient', () => {
     expect(all.every((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap')).toBe(true);
   });
 
+  it('writes and reads built-in kinds in wire JSON, fields client-node models rename included', async () => {
+    // Prepare: a CRD schema uses x-kubernetes-*, default and enum; a NetworkPolicy ingress rule uses from
+    const { vc, client } = cluster();
+    await client.ensureNamespace('ns');
+    const schema = {
+      type: 'object',
+      properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { mode: { type: 'string', enum: ['a', 'b'], default: 'a' } } } },
+    };
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }] },
+    };
+    const policy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'p', namespace: 'ns' },
+      spec: { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'x' } } }] }] },
+    };
+    // Act
+    const applied = await client.apply(crd, { force: true });
+    await client.create(policy);
+    const read = await client.get({ apiVersion: crd.apiVersion, kind: crd.kind, name: crd.metadata.name });
+    const listed = await client.list('networking.k8s.io/v1', 'NetworkPolicy', { namespace: 'ns' });
+    // Assess: what the server stored, and what the client hands back
+    const stored = vc.store.get({ apiVersion: crd.apiVersion, kind: crd.kind, name: crd.metadata.name }) as { spec?: unknown } | undefined;
+    expect(JSON.stringify(stored?.spec)).toContain('"x-kubernetes-preserve-unknown-fields":true');
+    expect(JSON.stringify(stored?.spec)).toContain('"default":"a"');
+    for (const got of [applied, read]) expect((got?.spec as { versions: { schema: unknown }[] }).versions[0]?.schema).toEqual({ openAPIV3Schema: schema });
+    expect(listed[0]?.spec).toEqual(policy.spec);
+    expect(typeof read?.metadata.creationTimestamp).toBe('string');
+  });
+
   it('retries transient failures in place with exponential backoff, then gives up with KubeTransientError', async () => {
     // Prepare
     const { vc, client, delays } = cluster();

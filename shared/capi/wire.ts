@@ -1,0 +1,30 @@
+/**
+ * Plain JSON (the wire form) ⇄ client-node's models, at the KubeClient boundary.
+ *
+ * `KubernetesObjectApi` (de)serialises built-in kinds through generated models whose attribute names differ
+ * from the JSON field names in a few places — CRD schemas (`x-kubernetes-*`, `$ref`, `default`, `enum`),
+ * NetworkPolicy `from`, LimitRange `default`. Plain JSON handed to it silently loses those fields (a CRD
+ * applied that way loses `x-kubernetes-preserve-unknown-fields`), and objects read back carry the model names.
+ * Slipway works in wire JSON only; these two functions convert where client-node is called.
+ *
+ * The serializer is not part of client-node's index: the deep imports are intended (the package has no
+ * `exports` map) and fail at compile time if a release moves them.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import { getSerializationType } from '@kubernetes/client-node/dist/util.js';
+import type { KubeObject } from './types.ts';
+
+/** Wire JSON → what client-node's serializer expects (model attribute names for built-in kinds). */
+export function toModel(obj: KubeObject): KubernetesObject {
+  return ObjectSerializer.deserialize(obj, getSerializationType(obj.apiVersion, obj.kind)) as KubernetesObject;
+}
+
+/**
+ * A client-node model (or anything it returned) → wire JSON: field names as the API server writes them,
+ * timestamps as RFC 3339 strings, no class instances.
+ */
+export function fromModel<T>(value: { apiVersion?: string; kind?: string }): T {
+  const serialized: unknown = ObjectSerializer.serialize(value, getSerializationType(value.apiVersion, value.kind));
+  return JSON.parse(JSON.stringify(serialized)) as T;
+}
