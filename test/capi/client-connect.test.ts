@@ -141,7 +141,7 @@ describe('KubeClient', () => {
     const stored = vc.store.get({ apiVersion: crd.apiVersion, kind: crd.kind, name: crd.metadata.name }) as { spec?: unknown } | undefined;
     expect(JSON.stringify(stored?.spec)).toContain('"x-kubernetes-preserve-unknown-fields":true');
     expect(JSON.stringify(stored?.spec)).toContain('"default":"a"');
-    for (const got of [applied, read]) expect((got?.spec as { versions: { schema: unknown }[] }).versions[0]?.schema).toEqual({ openAPIV3Schema: schema });
+    for (const got of [applied, read]) expect((got?.spec as { versions?: { schema: unknown }[] } | undefined)?.versions?.[0]?.schema).toEqual({ openAPIV3Schema: schema });
     expect(listed[0]?.spec).toEqual(policy.spec);
     expect(typeof read?.metadata.creationTimestamp).toBe('string');
   });
