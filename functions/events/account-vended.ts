@@ -4,6 +4,12 @@
  * one `Account Vended` detail, finds the first onboarding rule that matches, claims the account (one record
  * per account: the exactly-once decision) and starts onboard-account under a deterministic execution name.
  *
+ * An event for an account whose onboarding Failed (and was undone) starts its next attempt, with the rule that
+ * matches now (an admin may have fixed it, or the role may exist by now): the record moves from Failed to
+ * Onboarding with `attempt + 1` in one conditional write, and the execution name carries the attempt, so
+ * duplicate or simultaneous events still give one onboarding per attempt. An onboarding in progress or
+ * Onboarded de-duplicates as before.
+ *
  * A failed vending, an event that is not what the rules promise, or an account no rule matches is ignored
  * and audited, never thrown: throwing would only make EventBridge retry it into the dead-letter queue.
  * Errors that may pass (store, Step Functions) are thrown, so EventBridge retries the delivery.
@@ -17,6 +23,8 @@ import { DetailType } from '../../shared/events/constants.ts';
 import { accountVendedFromControlTower, parseControlTowerCreateManagedAccount } from '../../shared/events/controltower.ts';
 import { CONTROL_TOWER } from '../../shared/events/patterns.ts';
 import { type AccountVendedDetail, parseDetail } from '../../shared/events/schemas.ts';
+import type { OnboardedAccount, OnboardingRule } from '../../shared/domain/onboarding.ts';
+import { ConcurrentModificationError } from '../../shared/errors.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { cloudAccessIdFor, firstMatchingRule } from '../../shared/onboarding/rules.ts';
 import { createDynamoStores } from '../../shared/store/dynamo/index.ts';
@@ -35,9 +43,11 @@ export interface VendingDeps {
 }
 
 export interface VendingOutcome {
-  outcome: 'started' | 'duplicate' | 'ignored';
+  /** `retried`: the account's onboarding had Failed; this event started its next attempt. */
+  outcome: 'started' | 'retried' | 'duplicate' | 'ignored';
   accountId?: string;
   ruleId?: string;
+  attempt?: number;
   executionName?: string;
   reason?: string;
 }
@@ -45,8 +55,11 @@ export interface VendingOutcome {
 /** Who the trigger acts as in the audit trail. */
 export const VENDING_ACTOR = { principal: 'system:account-vending' };
 
-/** One onboarding per account, ever: the name depends on the account alone. */
-export const onboardingExecutionName = (accountId: string): string => executionName(['onboard', accountId]);
+/** One execution per attempt at onboarding an account: the name depends on the account and the attempt alone. */
+export const onboardingExecutionName = (accountId: string, attempt: number): string => executionName(['onboard', accountId, `a${attempt}`]);
+
+/** Simultaneous retries re-read and decide again; more losses than this in a row are not a race any more. */
+const RETRY_CLAIM_ATTEMPTS = 3;
 
 export const makeHandler = (deps: () => VendingDeps) => {
   let built: VendingDeps | undefined;
@@ -71,19 +84,12 @@ export async function onAccountVended(event: VendingEvent, d: VendingDeps): Prom
     return ignore(d, trigger, `no onboarding rule matches account ${vended.accountName} (${ou})`, vended.accountId);
   }
 
-  const name = onboardingExecutionName(vended.accountId);
+  const name = onboardingExecutionName(vended.accountId, 1);
   const { account, claimed } = await d.stores.accounts.claim(
     {
-      accountId: vended.accountId,
-      accountName: vended.accountName,
-      ...(vended.email === undefined ? {} : { email: vended.email }),
-      organizationalUnit: vended.organizationalUnit,
-      ...(vended.tags === undefined ? {} : { tags: vended.tags }),
+      ...accountFacts(vended, rule, trigger),
       status: 'Onboarding',
-      ruleId: rule.id,
-      ruleVersion: rule.version,
-      rule,
-      trigger,
+      attempt: 1,
       executionName: name,
       cloudAccessId: cloudAccessIdFor(vended.accountId),
       workspaceId: null,
@@ -92,35 +98,78 @@ export async function onAccountVended(event: VendingEvent, d: VendingDeps): Prom
       changes: { createdCloudAccess: false, createdWorkspace: false, attachedCloudAccess: false, addedMembers: [] },
       reason: null,
       failedStep: null,
+      previousAttempts: [],
     },
     VENDING_ACTOR,
   );
 
-  if (!claimed) {
-    await d.stores.audit.append({
-      actor: VENDING_ACTOR.principal,
-      action: 'AccountVending.duplicate',
-      resource: `accounts/${account.accountId}`,
-      detail: { ...trigger, status: account.status, executionName: account.executionName },
-    });
-    // The first delivery may have claimed and then lost its start: starting again under the same name and
-    // input is a no-op when it did not, and repairs it when it did.
-    if (account.status === 'Onboarding') await startOnboarding(d, account.accountId, account.executionName);
-    return { outcome: 'duplicate', accountId: account.accountId, ruleId: account.ruleId, executionName: account.executionName };
-  }
+  if (!claimed) return account.status === 'Failed' ? retryOnboarding(d, account, accountFacts(vended, rule, trigger)) : duplicate(d, trigger, account);
 
   try {
-    await startOnboarding(d, vended.accountId, name);
+    await startOnboarding(d, vended.accountId, name, 1);
   } catch (error) {
     // Leave no claim behind that nothing works on: EventBridge retries the delivery, which claims afresh.
     await d.stores.accounts.discardClaim(vended.accountId, name);
     throw error;
   }
-  return { outcome: 'started', accountId: vended.accountId, ruleId: rule.id, executionName: name };
+  return { outcome: 'started', accountId: vended.accountId, ruleId: rule.id, attempt: 1, executionName: name };
 }
 
-function startOnboarding(d: VendingDeps, accountId: string, name: string): Promise<unknown> {
-  return d.workflows.start({ workflow: WorkflowId.onboardAccount, name, input: { accountId } });
+/** The account's facts from the event, the rule that matched and the event itself, as the record keeps them. */
+function accountFacts(vended: AccountVendedDetail, rule: OnboardingRule, trigger: OnboardedAccount['trigger']) {
+  return {
+    accountId: vended.accountId,
+    accountName: vended.accountName,
+    ...(vended.email === undefined ? {} : { email: vended.email }),
+    organizationalUnit: vended.organizationalUnit,
+    ...(vended.tags === undefined ? {} : { tags: vended.tags }),
+    ruleId: rule.id,
+    ruleVersion: rule.version,
+    rule,
+    trigger,
+  };
+}
+
+/** The account's onboarding Failed: this event starts its next attempt (unless a simultaneous one just did). */
+async function retryOnboarding(d: VendingDeps, failed: OnboardedAccount, facts: ReturnType<typeof accountFacts>): Promise<VendingOutcome> {
+  let current = failed;
+  for (let round = 1; round <= RETRY_CLAIM_ATTEMPTS; round++) {
+    const attempt = current.attempt + 1;
+    const name = onboardingExecutionName(current.accountId, attempt);
+    const { account, retried } = await d.stores.accounts.retry(current, { ...facts, executionName: name }, VENDING_ACTOR);
+    if (retried) {
+      try {
+        await startOnboarding(d, account.accountId, name, attempt);
+      } catch (error) {
+        // As for a first claim: put the Failed record back, and EventBridge's retry of the delivery tries again.
+        await d.stores.accounts.revertRetry(current, name);
+        throw error;
+      }
+      return { outcome: 'retried', accountId: account.accountId, ruleId: account.ruleId, attempt, executionName: name };
+    }
+    // Someone else changed the record since it was read: a simultaneous event started the attempt, most likely.
+    if (account.status !== 'Failed') return duplicate(d, facts.trigger, account);
+    current = account;
+  }
+  throw new ConcurrentModificationError(`account ${failed.accountId} keeps changing while its onboarding is retried`);
+}
+
+/** The account is being onboarded (this attempt already started) or is onboarded: audited, nothing new starts. */
+async function duplicate(d: VendingDeps, trigger: OnboardedAccount['trigger'], account: OnboardedAccount): Promise<VendingOutcome> {
+  await d.stores.audit.append({
+    actor: VENDING_ACTOR.principal,
+    action: 'AccountVending.duplicate',
+    resource: `accounts/${account.accountId}`,
+    detail: { ...trigger, status: account.status, attempt: account.attempt, executionName: account.executionName },
+  });
+  // The delivery that claimed this attempt may have lost its start: starting again under the same name and input
+  // is a no-op when it did not, and repairs it when it did.
+  if (account.status === 'Onboarding') await startOnboarding(d, account.accountId, account.executionName, account.attempt);
+  return { outcome: 'duplicate', accountId: account.accountId, ruleId: account.ruleId, attempt: account.attempt, executionName: account.executionName };
+}
+
+function startOnboarding(d: VendingDeps, accountId: string, name: string, attempt: number): Promise<unknown> {
+  return d.workflows.start({ workflow: WorkflowId.onboardAccount, name, input: { accountId, attempt } });
 }
 
 /** The event as one `Account Vended` detail, or why it is ignored. */

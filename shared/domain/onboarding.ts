@@ -149,6 +149,25 @@ export const OnboardingChanges = z.object({
 });
 export type OnboardingChanges = z.infer<typeof OnboardingChanges>;
 
+/** An earlier attempt at onboarding the account that failed (and was undone); the newest last. */
+export const PreviousOnboardingAttempt = z
+  .object({
+    attempt: z.number().int().positive(),
+    executionName: z.string(),
+    ruleId: Dns1123Label,
+    /** The event that started it. */
+    eventId: z.string(),
+    failedStep: z.string().nullable(),
+    reason: z.string().nullable(),
+    /** When the next attempt replaced it. */
+    retriedAt: Timestamp,
+  })
+  .meta({ id: 'PreviousOnboardingAttempt' });
+export type PreviousOnboardingAttempt = z.infer<typeof PreviousOnboardingAttempt>;
+
+/** How many earlier attempts an account keeps (the audit trail has every one). */
+export const PREVIOUS_ATTEMPTS_KEPT = 10;
+
 export const OnboardedAccount = z
   .object({
     accountId: AwsAccountId,
@@ -163,6 +182,11 @@ export const OnboardedAccount = z
     rule: OnboardingRule,
     /** The event that triggered the onboarding. */
     trigger: z.object({ source: z.string(), detailType: z.string(), eventId: z.string() }),
+    /**
+     * 1 for the first onboarding; a vending event for an account whose onboarding Failed starts the next one.
+     * The execution name carries it: each attempt runs exactly once, however many events ask for it.
+     */
+    attempt: z.number().int().positive().describe('1 for the first onboarding, one more for each retry of a Failed one (the vending event sent again)'),
     executionName: z.string(),
     cloudAccessId: Dns1123Label,
     workspaceId: Dns1123Label.nullable(),
@@ -171,6 +195,7 @@ export const OnboardedAccount = z
     changes: OnboardingChanges,
     reason: z.string().nullable(),
     failedStep: z.string().nullable(),
+    previousAttempts: z.array(PreviousOnboardingAttempt).describe(`failed attempts before this one, oldest first (the last ${PREVIOUS_ATTEMPTS_KEPT})`),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     version: z.number().int(),

@@ -94,6 +94,7 @@ const BaselineClusterRef = ClusterRef.extend({ uid: ClusterRef.shape.uid.optiona
 const onboardingShape = {
   schemaVersion: SchemaVersion,
   accountId: AwsAccountId,
+  attempt: z.number().int().positive().optional().describe('which attempt at onboarding the account this was: 1, then one more per retry after a failure'),
   workspaceId: Dns1123Label.optional().describe('the workspace created or attached'),
   cloudAccessId: Dns1123Label.optional().describe('the cloud access registered for the account'),
   baselineCluster: BaselineClusterRef.optional(),

@@ -30,6 +30,8 @@ export interface OnboardingDeps extends ClusterRequestDeps {
 /** The execution's input plus what the ASL adds on the failure path. */
 export interface OnboardingInput {
   accountId: string;
+  /** Which attempt the execution is (its name carries it too); a step of an older attempt changes nothing. */
+  attempt?: number;
   error?: { Error?: string; Cause?: string };
   failedStep?: string;
 }
@@ -45,6 +47,23 @@ export class AccessVerificationFailedError extends Error {
 /** The rule cannot be applied to this account (e.g. its id template leaves nothing usable). */
 export class OnboardingRuleError extends Error {
   override readonly name = 'OnboardingRuleError';
+}
+
+/** The execution is of an attempt the account has moved past (a late or repeated invocation): it does nothing. */
+export class StaleOnboardingError extends Error {
+  override readonly name = 'StaleOnboardingError';
+}
+
+/**
+ * The account this execution onboards, refusing to act for an earlier attempt: once an attempt has Failed and a
+ * retry started the next one, a late invocation of the old one must not touch the new one's record.
+ */
+export async function loadAttempt(d: Pick<OnboardingDeps, 'stores'>, input: OnboardingInput): Promise<OnboardedAccount> {
+  const account = await d.stores.accounts.load(input.accountId);
+  if (input.attempt !== undefined && account.attempt !== input.attempt) {
+    throw new StaleOnboardingError(`onboarding attempt ${input.attempt} of account ${account.accountId} was superseded by attempt ${account.attempt}`);
+  }
+  return account;
 }
 
 /** Something Slipway would have to take over belongs to someone else. */
@@ -72,7 +91,7 @@ export function onboardingStep<O>(name: string, deps: () => OnboardingDeps, fn: 
 // ---------- register-access ----------
 
 export async function registerAccess(input: OnboardingInput, d: OnboardingDeps): Promise<null> {
-  const account = await d.stores.accounts.load(input.accountId);
+  const account = await loadAttempt(d, input);
   const actor = onboardingActor(account.accountId);
   const existing = await d.stores.cloudAccesses.get(account.cloudAccessId);
   if (existing) {
@@ -110,7 +129,7 @@ export async function registerAccess(input: OnboardingInput, d: OnboardingDeps):
 // ---------- verify-access ----------
 
 export async function verifyAccess(input: OnboardingInput, d: OnboardingDeps): Promise<null> {
-  const account = await d.stores.accounts.load(input.accountId);
+  const account = await loadAttempt(d, input);
   const access = await d.stores.cloudAccesses.load(account.cloudAccessId);
   const result: VerificationResult =
     access.provider === 'sim'
@@ -131,7 +150,7 @@ export async function verifyAccess(input: OnboardingInput, d: OnboardingDeps): P
 // ---------- attach-workspace ----------
 
 export async function attachWorkspace(input: OnboardingInput, d: OnboardingDeps): Promise<null> {
-  let account = await d.stores.accounts.load(input.accountId);
+  let account = await loadAttempt(d, input);
   const actor = onboardingActor(account.accountId);
   const vended = vendedOf(account);
   const wsId = workspaceIdFor(account.rule, vended);
@@ -178,7 +197,7 @@ export async function attachWorkspace(input: OnboardingInput, d: OnboardingDeps)
 // ---------- request-baseline ----------
 
 export async function requestBaseline(input: OnboardingInput, d: OnboardingDeps): Promise<null> {
-  const account = await d.stores.accounts.load(input.accountId);
+  const account = await loadAttempt(d, input);
   const baseline = account.rule.baseline;
   if (!baseline || account.workspaceId === null) return null;
   const actor = onboardingActor(account.accountId);
@@ -233,7 +252,7 @@ function violationsOf(err: PolicyViolationError): Violation[] {
 // ---------- mark-onboarded ----------
 
 export async function markOnboarded(input: OnboardingInput, d: OnboardingDeps): Promise<null> {
-  const before = await d.stores.accounts.load(input.accountId);
+  const before = await loadAttempt(d, input);
   const refused = before.baselineCluster?.status === 'Refused' ? before.baselineCluster : null;
   const account =
     before.status === 'Onboarded' ? before : await d.stores.accounts.update(before.accountId, { status: 'Onboarded', reason: refused?.reason ?? null, failedStep: null });
@@ -242,6 +261,7 @@ export async function markOnboarded(input: OnboardingInput, d: OnboardingDeps): 
   await d.events.publish([
     accountOnboardedEvent({
       accountId: account.accountId,
+      attempt: account.attempt,
       cloudAccessId: account.cloudAccessId,
       ...(account.workspaceId === null ? {} : { workspaceId: account.workspaceId }),
       ...(baseline ? { baselineCluster: { workspaceId: baseline.workspaceId, name: baseline.name, ...(baseline.uid === undefined ? {} : { uid: baseline.uid }) } } : {}),
@@ -261,10 +281,17 @@ export async function markOnboarded(input: OnboardingInput, d: OnboardingDeps): 
  * cluster already provisioning keeps its workspace and access (they are in use): that is said in `kept`.
  */
 export async function undoOnboarding(input: OnboardingInput, d: OnboardingDeps): Promise<{ undone: string[]; kept: string[] }> {
-  let account = await d.stores.accounts.load(input.accountId);
-  const actor = onboardingActor(account.accountId);
   const undone: string[] = [];
   const kept: string[] = [];
+  let account: OnboardedAccount;
+  try {
+    account = await loadAttempt(d, input);
+  } catch (err) {
+    // What is there now is a later attempt's: nothing of this one is left to undo.
+    if (err instanceof StaleOnboardingError) return { undone, kept };
+    throw err;
+  }
+  const actor = onboardingActor(account.accountId);
   if (account.baselineCluster?.status === 'Requested') {
     kept.push(`workspace ${account.workspaceId} and access ${account.cloudAccessId}: baseline cluster ${account.baselineCluster.name} is provisioning in them`);
     return { undone, kept };
@@ -322,7 +349,14 @@ export async function undoOnboarding(input: OnboardingInput, d: OnboardingDeps):
 // ---------- mark-onboarding-failed ----------
 
 export async function markOnboardingFailed(input: OnboardingInput & { undo?: { kept?: string[] } }, d: OnboardingDeps): Promise<null> {
-  const before = await d.stores.accounts.load(input.accountId);
+  let before: OnboardedAccount;
+  try {
+    before = await loadAttempt(d, input);
+  } catch (err) {
+    // A later attempt runs (or ran): its record is not this execution's to mark.
+    if (err instanceof StaleOnboardingError) return null;
+    throw err;
+  }
   const { name, cause } = describeCaught(input.error);
   const kept = input.undo?.kept ?? [];
   const reason = `${input.failedStep ?? 'onboarding'}: ${name}: ${cause}${kept.length > 0 ? ` (kept: ${kept.join('; ')})` : ''}`;
@@ -332,6 +366,7 @@ export async function markOnboardingFailed(input: OnboardingInput & { undo?: { k
   await d.events.publish([
     accountOnboardingFailedEvent({
       accountId: account.accountId,
+      attempt: account.attempt,
       reason: account.reason ?? reason,
       ...(access ? { cloudAccessId: access.id } : {}),
       ...(account.workspaceId === null ? {} : { workspaceId: account.workspaceId }),

@@ -226,6 +226,13 @@ export type AccountPatch = Partial<
   Pick<OnboardedAccount, 'status' | 'workspaceId' | 'verification' | 'baselineCluster' | 'changes' | 'reason' | 'failedStep'>
 >;
 
+/**
+ * What a new onboarding attempt takes from the event that asked for it (the account's facts, the rule that
+ * matches now, the trigger) and its execution name. Everything else — workspace, changes, baseline — carries
+ * over: the undo left there exactly what still exists.
+ */
+export type AccountRetry = Pick<OnboardedAccount, 'accountName' | 'email' | 'organizationalUnit' | 'tags' | 'ruleId' | 'ruleVersion' | 'rule' | 'trigger' | 'executionName'>;
+
 export interface AccountStore {
   /**
    * Records the account as Onboarding unless a record exists (conditional put, audited): `claimed` says
@@ -237,6 +244,17 @@ export interface AccountStore {
    * still that execution's and still Onboarding. Idempotent.
    */
   discardClaim(accountId: string, executionName: string): Promise<void>;
+  /**
+   * Starts the next attempt of a Failed onboarding: `failed` (as read) becomes Onboarding with `attempt + 1`,
+   * its attempt moved to `previousAttempts` (audited). Conditional on the record being unchanged since it was
+   * read: of simultaneous retries exactly one gets `retried: true`; the others get the record as it is now.
+   */
+  retry(failed: OnboardedAccount, next: AccountRetry, actor: Actor): Promise<{ account: OnboardedAccount; retried: boolean }>;
+  /**
+   * Compensation when the workflow could not be started after a retry: puts `failed` back, only if the record
+   * is still that attempt's (`executionName`) and untouched since. Idempotent.
+   */
+  revertRetry(failed: OnboardedAccount, executionName: string): Promise<void>;
   get(accountId: string): Promise<OnboardedAccount | null>;
   /** NotFoundError when missing. */
   load(accountId: string): Promise<OnboardedAccount>;

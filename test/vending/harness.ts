@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeHandler as makeVendingHandler, onboardingExecutionName, type VendingEvent, type VendingOutcome } from '../../functions/events/account-vended.ts';
+import { makeHandler as makeVendingHandler, type VendingEvent, type VendingOutcome } from '../../functions/events/account-vended.ts';
 import { buildOnboardingStepHandlers } from '../../functions/steps/onboarding-registry.ts';
 import { type EventEnvelope, LocalEventBus } from '../../local/eventbus.ts';
 import { type LocalExecution, LocalWorkflowStarter } from '../../local/stepfunctions.ts';
@@ -87,8 +87,9 @@ export async function startVendingHarness(options: { verifier: AccessVerifier })
     outcomes,
     async settle(accountId) {
       await bus.drain();
-      const name = onboardingExecutionName(accountId);
-      if (!started.list().some((e) => e.name === name)) return null;
+      // The account's latest attempt (a retry runs under a new name).
+      const name = (await db.stores.accounts.get(accountId))?.executionName;
+      if (name === undefined || !started.list().some((e) => e.name === name)) return null;
       const done = await started.waitFor(name, { workflow: WorkflowId.onboardAccount, timeoutMs: 30_000 });
       // The outcome events are put by the last step; let their deliveries finish too.
       await bus.drain();

@@ -12,7 +12,12 @@ import { DEFAULT_BUS, type EventEnvelope } from '../../local/eventbus.ts';
 import { controlTowerAccountEvent } from '../../local/vending.ts';
 import { DetailType } from '../../shared/events/constants.ts';
 import { accountVendedEvent } from '../../shared/events/schemas.ts';
+import type { AccessVerifier } from '../../shared/aws/verify-access.ts';
 import { WorkflowId } from '../../shared/workflow/names.ts';
+import { buildOnboardingStepHandlers } from '../../functions/steps/onboarding-registry.ts';
+import { createLogger } from '../../shared/log.ts';
+import { StaleOnboardingError } from '../../shared/onboarding/steps.ts';
+import { loadPriceCatalog } from '../../shared/policy/cost.ts';
 import { type AwsBackend, startAwsBackend } from './aws-backend.ts';
 import { addAccess, addRule, CONTROL_TOWER_FIXTURE, seedClusterConfig, startVendingHarness, type VendingHarness } from './harness.ts';
 
@@ -49,8 +54,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function harness(options: { deny?: boolean; policy?: Record<string, unknown>; rules?: unknown[] } = {}): Promise<VendingHarness> {
-  h = await startVendingHarness({ verifier: options.deny ? aws.denyingVerifier() : aws.verifier });
+async function harness(options: { deny?: boolean; verifier?: AccessVerifier; policy?: Record<string, unknown>; rules?: unknown[] } = {}): Promise<VendingHarness> {
+  h = await startVendingHarness({ verifier: options.verifier ?? (options.deny ? aws.denyingVerifier() : aws.verifier) });
   await seedClusterConfig(h.stores, options.policy);
   for (const rule of options.rules ?? [productionRule, sandboxRule, catchAllRule]) await addRule(h.stores, rule);
   return h;
@@ -79,7 +84,7 @@ describe('the Control Tower sample event through the local bus', () => {
 
     // Assess: the workflow and the trigger
     expect(execution?.status, `${execution?.error}: ${execution?.cause}`).toBe('SUCCEEDED');
-    expect(t.outcomes).toEqual([{ outcome: 'started', accountId: ACCOUNT, ruleId: 'sandbox', executionName: onboardingExecutionName(ACCOUNT) }]);
+    expect(t.outcomes).toEqual([{ outcome: 'started', accountId: ACCOUNT, ruleId: 'sandbox', attempt: 1, executionName: onboardingExecutionName(ACCOUNT, 1) }]);
 
     // the account record
     const account = await t.stores.accounts.load(ACCOUNT);
@@ -171,7 +176,7 @@ describe('exactly one onboarding per account', () => {
 
     expect(execution?.status).toBe('SUCCEEDED');
     expect(t.outcomes.map((o) => o.outcome).sort()).toEqual(['duplicate', 'started']);
-    expect(t.runner.list().filter((e) => e.name === onboardingExecutionName(ACCOUNT))).toHaveLength(1);
+    expect(t.runner.list().filter((e) => e.name === onboardingExecutionName(ACCOUNT, 1))).toHaveLength(1);
     expect((await t.stores.workspaces.list()).items.map((w) => w.id)).toEqual([WORKSPACE]);
     expect((await t.stores.clusters.list(WORKSPACE)).items).toHaveLength(1);
     expect(published(t, DetailType.AccountOnboarded)).toHaveLength(1);
@@ -252,6 +257,58 @@ describe('failures leave nothing half-made', () => {
     expect(ws?.cloudAccessIds).toEqual([]);
     expect(await t.stores.cloudAccesses.get(ACCESS)).not.toBeNull();
     expect(published(t, DetailType.AccountOnboardingFailed)).toHaveLength(1);
+  });
+});
+
+describe('retrying a failed onboarding', () => {
+  it('the vending event again, once the role can be assumed, onboards the account in a second attempt; duplicates start nothing more', async () => {
+    // Prepare: AssumeRole is refused until the account's role is fixed.
+    let roleFixed = false;
+    const denying = aws.denyingVerifier();
+    const t = await harness({ verifier: { verify: (request) => (roleFixed ? aws.verifier : denying).verify(request) } });
+    putControlTower(t);
+    const first = await t.settle(ACCOUNT);
+    expect(first?.status).toBe('FAILED');
+    const failed = await t.stores.accounts.load(ACCOUNT);
+    expect(failed).toMatchObject({ status: 'Failed', attempt: 1, failedStep: 'verify-access', workspaceId: null });
+
+    // Act: the role fixed, the same event is sent again — twice, at once
+    roleFixed = true;
+    putControlTower(t);
+    putControlTower(t);
+    const second = await t.settle(ACCOUNT);
+
+    // Assess: one new execution, named for attempt 2, and it onboarded the account
+    expect(second?.status, `${second?.error}: ${second?.cause}`).toBe('SUCCEEDED');
+    expect(second?.name).toBe(onboardingExecutionName(ACCOUNT, 2));
+    const executions = t.runner.list().filter((e) => e.workflow === WorkflowId.onboardAccount);
+    expect(executions.map((e) => e.name).sort()).toEqual([onboardingExecutionName(ACCOUNT, 1), onboardingExecutionName(ACCOUNT, 2)]);
+    expect(t.outcomes.map((o) => o.outcome).sort()).toEqual(['duplicate', 'retried', 'started']);
+    const account = await t.stores.accounts.load(ACCOUNT);
+    expect(account).toMatchObject({ status: 'Onboarded', attempt: 2, workspaceId: WORKSPACE, reason: null, failedStep: null, verification: { status: 'Verified' } });
+    expect(account.previousAttempts).toEqual([expect.objectContaining({ attempt: 1, executionName: onboardingExecutionName(ACCOUNT, 1), failedStep: 'verify-access', reason: failed.reason })]);
+    expect((await t.stores.workspaces.list()).items.map((w) => w.id)).toEqual([WORKSPACE]);
+    expect(await t.stores.cloudAccesses.load(ACCESS)).toMatchObject({ verification: { status: 'Verified' } });
+    expect(t.provisions).toHaveLength(1);
+
+    // the events say which attempt failed and which succeeded
+    expect(published(t, DetailType.AccountOnboardingFailed)).toEqual([expect.objectContaining({ accountId: ACCOUNT, attempt: 1 })]);
+    expect(published(t, DetailType.AccountOnboarded)).toEqual([expect.objectContaining({ accountId: ACCOUNT, attempt: 2, workspaceId: WORKSPACE })]);
+    // and the audit trail has the retry
+    const retries = (await auditActions(t)).filter((a) => a.action === 'Account.retry');
+    expect(retries).toHaveLength(1);
+    expect(retries[0]?.detail).toMatchObject({ attempt: 2, previous: { attempt: 1, failedStep: 'verify-access' } });
+
+    // Act: a late invocation of attempt 1's failure path (Lambda may run a step twice)
+    const steps = buildOnboardingStepHandlers(() => ({ stores: t.stores, events: t.bus, workflows: { start: async () => ({ executionId: 'x' }) }, verifier: aws.verifier, prices: loadPriceCatalog(), clock: () => new Date(), log: createLogger({}, 'error') }));
+    const undone = await steps['undo-onboarding']({ accountId: ACCOUNT, attempt: 1 });
+    await steps['mark-onboarding-failed']({ accountId: ACCOUNT, attempt: 1, failedStep: 'verify-access', error: { Error: 'AccessVerificationFailedError', Cause: 'late' } });
+    await expect(steps['register-access']({ accountId: ACCOUNT, attempt: 1 })).rejects.toThrow(StaleOnboardingError);
+
+    // Assess: attempt 2's work stands
+    expect(undone).toEqual({ undone: [], kept: [] });
+    expect(await t.stores.accounts.load(ACCOUNT)).toMatchObject({ status: 'Onboarded', attempt: 2, workspaceId: WORKSPACE });
+    expect(await t.stores.workspaces.get(WORKSPACE)).not.toBeNull();
   });
 });
 

@@ -72,7 +72,7 @@ describe('onboarding steps', () => {
       { version: '0', id: 'e1', resources: [], ...controlTowerAccountEvent({ accountId: ACCOUNT, accountName: 'team-payments-dev', ou: 'Sandbox' }) },
       { stores, workflows: { start: async () => ({ executionId: 'not-run' }) }, clock: () => new Date(), log },
     );
-    expect(claimed.executionName).toBe(onboardingExecutionName(ACCOUNT));
+    expect(claimed.executionName).toBe(onboardingExecutionName(ACCOUNT, 1));
     const steps = buildOnboardingStepHandlers(() => ({
       stores,
       events: h!.bus,

@@ -64,10 +64,11 @@ async function audit(action: string) {
 }
 
 describe('account-vended trigger', () => {
-  it('starts onboard-account with the account id only, under a name derived from the account', async () => {
+  it('starts onboard-account with the account id and attempt 1, under a name derived from both', async () => {
     const outcome = await onAccountVended(generic(vended), deps);
-    expect(outcome).toEqual({ outcome: 'started', accountId: '444455556666', ruleId: 'sandbox-accounts', executionName: 'onboard--444455556666' });
-    expect(starts).toEqual([{ workflow: 'onboard-account', name: onboardingExecutionName('444455556666'), input: { accountId: '444455556666' } }]);
+    expect(outcome).toEqual({ outcome: 'started', accountId: '444455556666', ruleId: 'sandbox-accounts', attempt: 1, executionName: 'onboard--444455556666--a1' });
+    expect(starts).toEqual([{ workflow: 'onboard-account', name: onboardingExecutionName('444455556666', 1), input: { accountId: '444455556666', attempt: 1 } }]);
+    expect(await db.stores.accounts.get('444455556666')).toMatchObject({ status: 'Onboarding', attempt: 1, previousAttempts: [] });
   });
 
   it('a failed start leaves no claim behind; the retried delivery onboards the account', async () => {
@@ -77,7 +78,7 @@ describe('account-vended trigger', () => {
 
     const retried = await onAccountVended(generic(vended), deps);
     expect(retried.outcome).toBe('started');
-    expect(await db.stores.accounts.get('444455556666')).toMatchObject({ status: 'Onboarding', executionName: 'onboard--444455556666' });
+    expect(await db.stores.accounts.get('444455556666')).toMatchObject({ status: 'Onboarding', executionName: 'onboard--444455556666--a1' });
     expect(starts).toHaveLength(1);
   });
 
@@ -86,8 +87,114 @@ describe('account-vended trigger', () => {
     const again = await onAccountVended(generic(vended), deps);
     expect(again.outcome).toBe('duplicate');
     // The starter saw the same request twice; Step Functions (and the local runner) answer the existing execution.
-    expect(starts.map((s) => s.name)).toEqual(['onboard--444455556666', 'onboard--444455556666']);
+    expect(starts.map((s) => s.name)).toEqual(['onboard--444455556666--a1', 'onboard--444455556666--a1']);
     expect(await audit('AccountVending.duplicate')).toHaveLength(1);
+  });
+
+  describe('after a failed onboarding', () => {
+    const ACCOUNT = '444455556666';
+    /** What mark-onboarding-failed leaves once the undo is done. */
+    const fail = () => db.stores.accounts.update(ACCOUNT, { status: 'Failed', failedStep: 'verify-access', reason: 'verify-access: AccessVerificationFailedError: AccessDenied' });
+
+    it('the event again starts the next attempt under its own name, and records the failed one', async () => {
+      // Prepare
+      await onAccountVended(generic(vended), deps);
+      await fail();
+
+      // Act
+      const outcome = await onAccountVended(generic({ ...vended, email: 'x@example.com' }), deps);
+
+      // Assess
+      expect(outcome).toEqual({ outcome: 'retried', accountId: ACCOUNT, ruleId: 'sandbox-accounts', attempt: 2, executionName: 'onboard--444455556666--a2' });
+      expect(starts.map((s) => [s.name, s.input])).toEqual([
+        ['onboard--444455556666--a1', { accountId: ACCOUNT, attempt: 1 }],
+        ['onboard--444455556666--a2', { accountId: ACCOUNT, attempt: 2 }],
+      ]);
+      const account = await db.stores.accounts.load(ACCOUNT);
+      expect(account).toMatchObject({ status: 'Onboarding', attempt: 2, executionName: 'onboard--444455556666--a2', email: 'x@example.com', reason: null, failedStep: null });
+      expect(account.previousAttempts).toEqual([
+        {
+          attempt: 1,
+          executionName: 'onboard--444455556666--a1',
+          ruleId: 'sandbox-accounts',
+          eventId: expect.any(String),
+          failedStep: 'verify-access',
+          reason: 'verify-access: AccessVerificationFailedError: AccessDenied',
+          retriedAt: expect.any(String),
+        },
+      ]);
+      const retries = await audit('Account.retry');
+      expect(retries).toHaveLength(1);
+      expect(retries[0]).toMatchObject({ resource: `accounts/${ACCOUNT}`, detail: { attempt: 2, previous: { attempt: 1, failedStep: 'verify-access' } } });
+
+      // Act: the same event once more, while attempt 2 runs
+      const again = await onAccountVended(generic(vended), deps);
+
+      // Assess: a duplicate of attempt 2 (its start repeated under the same name and input, a no-op)
+      expect(again).toMatchObject({ outcome: 'duplicate', attempt: 2, executionName: 'onboard--444455556666--a2' });
+      expect(new Set(starts.map((s) => s.name))).toEqual(new Set(['onboard--444455556666--a1', 'onboard--444455556666--a2']));
+      expect((await db.stores.accounts.load(ACCOUNT)).attempt).toBe(2);
+    });
+
+    it('simultaneous events start exactly one next attempt', async () => {
+      // Prepare
+      await onAccountVended(generic(vended), deps);
+      await fail();
+
+      // Act
+      const outcomes = await Promise.all(Array.from({ length: 6 }, () => onAccountVended(generic(vended), deps)));
+
+      // Assess
+      expect(outcomes.filter((o) => o.outcome === 'retried')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(5);
+      expect(outcomes.every((o) => o.attempt === 2)).toBe(true);
+      expect(new Set(starts.map((s) => s.name))).toEqual(new Set(['onboard--444455556666--a1', 'onboard--444455556666--a2']));
+      expect(await audit('Account.retry')).toHaveLength(1);
+      expect(await db.stores.accounts.load(ACCOUNT)).toMatchObject({ status: 'Onboarding', attempt: 2, previousAttempts: [expect.objectContaining({ attempt: 1 })] });
+    });
+
+    it('an onboarded account is never onboarded again', async () => {
+      await onAccountVended(generic(vended), deps);
+      await db.stores.accounts.update(ACCOUNT, { status: 'Onboarded' });
+
+      const outcome = await onAccountVended(generic(vended), deps);
+
+      expect(outcome).toMatchObject({ outcome: 'duplicate', attempt: 1 });
+      expect(starts.map((s) => s.name)).toEqual(['onboard--444455556666--a1']);
+      expect(await db.stores.accounts.load(ACCOUNT)).toMatchObject({ status: 'Onboarded', attempt: 1 });
+    });
+
+    it('a failed start of the next attempt puts the Failed record back; the redelivery retries', async () => {
+      // Prepare
+      await onAccountVended(generic(vended), deps);
+      const failed = await fail();
+      failStarts = 1;
+
+      // Act
+      await expect(onAccountVended(generic(vended), deps)).rejects.toThrow('Step Functions is unavailable');
+
+      // Assess: as it was (attempt 1, Failed, its reason), nothing recorded as a previous attempt
+      expect(await db.stores.accounts.load(ACCOUNT)).toMatchObject({ status: 'Failed', attempt: 1, reason: failed.reason, previousAttempts: [] });
+
+      // Act: EventBridge delivers again
+      const retried = await onAccountVended(generic(vended), deps);
+
+      // Assess
+      expect(retried).toMatchObject({ outcome: 'retried', attempt: 2 });
+      expect(starts.map((s) => s.name)).toEqual(['onboard--444455556666--a1', 'onboard--444455556666--a2']);
+    });
+
+    it('a failed account that no rule matches any more stays Failed', async () => {
+      await onAccountVended(generic(vended), deps);
+      await fail();
+      await db.stores.onboardingRules.delete('sandbox-accounts', { principal: 'user:root' });
+
+      const outcome = await onAccountVended(generic(vended), deps);
+
+      expect(outcome).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('no onboarding rule matches') });
+      expect(await db.stores.accounts.load(ACCOUNT)).toMatchObject({ status: 'Failed', attempt: 1 });
+      expect(starts).toHaveLength(1);
+    });
   });
 
   const ignored: Array<[string, VendingEvent, string]> = [

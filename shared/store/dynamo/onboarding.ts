@@ -3,11 +3,11 @@
  * (one item per AWS account in one partition; the conditional put of `claim` is what makes onboarding
  * exactly-once per account, whatever the number of duplicate events).
  */
-import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { OnboardedAccount, OnboardingRule } from '../../domain/onboarding.ts';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type OnboardedAccount, type OnboardingRule, PREVIOUS_ATTEMPTS_KEPT } from '../../domain/onboarding.ts';
 import { ConcurrentModificationError, NotFoundError } from '../../errors.ts';
 import { keys } from '../keys.ts';
-import type { AccountPatch, AccountStore, Actor, NewOnboardedAccount, NewOnboardingRule, OnboardingRuleStore, Page, PageRequest } from '../ports.ts';
+import type { AccountPatch, AccountRetry, AccountStore, Actor, NewOnboardedAccount, NewOnboardingRule, OnboardingRuleStore, Page, PageRequest } from '../ports.ts';
 import {
   auditPut,
   type DynamoContext,
@@ -80,9 +80,82 @@ export class DynamoAccountStore implements AccountStore {
     }
   }
 
+  async retry(failed: OnboardedAccount, next: AccountRetry, actor: Actor): Promise<{ account: OnboardedAccount; retried: boolean }> {
+    const now = this.ctx.now().toISOString();
+    const previous = {
+      attempt: failed.attempt,
+      executionName: failed.executionName,
+      ruleId: failed.ruleId,
+      eventId: failed.trigger.eventId,
+      failedStep: failed.failedStep,
+      reason: failed.reason,
+      retriedAt: now,
+    };
+    const { email: _email, tags: _tags, ...kept } = failed;
+    const record: OnboardedAccount = {
+      ...kept,
+      ...next,
+      status: 'Onboarding',
+      attempt: failed.attempt + 1,
+      verification: null,
+      reason: null,
+      failedStep: null,
+      previousAttempts: [...failed.previousAttempts, previous].slice(-PREVIOUS_ATTEMPTS_KEPT),
+      updatedAt: now,
+      version: failed.version + 1,
+    };
+    try {
+      await transact(this.ctx, [
+        {
+          Put: {
+            TableName: this.ctx.tableName,
+            Item: { ...keys.account(failed.accountId), entity: 'Account', ...record },
+            // Unchanged since read (every write bumps the version) and still Failed: one retry per failed attempt.
+            ConditionExpression: '#version = :version AND #status = :failed',
+            ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
+            ExpressionAttributeValues: { ':version': failed.version, ':failed': 'Failed' },
+          },
+        },
+        auditPut(this.ctx, {
+          actor,
+          action: 'Account.retry',
+          resource: `accounts/${failed.accountId}`,
+          detail: {
+            attempt: record.attempt,
+            executionName: record.executionName,
+            ruleId: record.ruleId,
+            eventId: record.trigger.eventId,
+            previous: { attempt: previous.attempt, executionName: previous.executionName, failedStep: previous.failedStep, reason: previous.reason },
+          },
+        }),
+      ]);
+      return { account: record, retried: true };
+    } catch (err) {
+      if (!(err instanceof TransactionCancelled && err.failed(0))) throw err;
+      return { account: await this.load(failed.accountId), retried: false };
+    }
+  }
+
+  async revertRetry(failed: OnboardedAccount, executionName: string): Promise<void> {
+    try {
+      await this.ctx.client.send(
+        new PutCommand({
+          TableName: this.ctx.tableName,
+          Item: { ...keys.account(failed.accountId), entity: 'Account', ...failed, updatedAt: this.ctx.now().toISOString(), version: failed.version + 2 },
+          // Still the retry as written (no step has run): anything else means the attempt went ahead.
+          ConditionExpression: '#e = :e AND #s = :s AND #version = :version',
+          ExpressionAttributeNames: { '#e': 'executionName', '#s': 'status', '#version': 'version' },
+          ExpressionAttributeValues: { ':e': executionName, ':s': 'Onboarding', ':version': failed.version + 1 },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+
   async get(accountId: string): Promise<OnboardedAccount | null> {
     const out = await this.ctx.client.send(new GetCommand({ TableName: this.ctx.tableName, Key: keys.account(accountId), ConsistentRead: true }));
-    return out.Item ? stripItem<OnboardedAccount>(out.Item) : null;
+    return out.Item ? accountOf(out.Item) : null;
   }
 
   async load(accountId: string): Promise<OnboardedAccount> {
@@ -93,7 +166,7 @@ export class DynamoAccountStore implements AccountStore {
 
   async list(page?: PageRequest): Promise<Page<OnboardedAccount>> {
     const result = await queryPage(this.ctx, { partition: { name: 'pk', value: keys.accounts().pk } }, page);
-    return toPage(result, (i) => stripItem<OnboardedAccount>(i));
+    return toPage(result, accountOf);
   }
 
   async update(accountId: string, patch: AccountPatch, expectedVersion?: number): Promise<OnboardedAccount> {
@@ -125,11 +198,17 @@ export class DynamoAccountStore implements AccountStore {
         }),
       );
       if (!out.Attributes) throw new NotFoundError(`account ${accountId} not found`);
-      return stripItem<OnboardedAccount>(out.Attributes);
+      return accountOf(out.Attributes);
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
       if (!err.Item) throw new NotFoundError(`account ${accountId} not found`, { cause: err });
       throw new ConcurrentModificationError(`account ${accountId} was modified concurrently (expected version ${expectedVersion})`, { cause: err });
     }
   }
+}
+
+/** Records written before onboarding attempts were counted are their account's first attempt. */
+function accountOf(item: Item): OnboardedAccount {
+  const account: Partial<OnboardedAccount> & Omit<OnboardedAccount, 'attempt' | 'previousAttempts'> = stripItem<OnboardedAccount>(item);
+  return { ...account, attempt: account.attempt ?? 1, previousAttempts: account.previousAttempts ?? [] };
 }
