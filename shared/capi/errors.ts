@@ -93,6 +93,20 @@ export class MachineFailedError extends Error {
   override readonly name = 'MachineFailedError';
 }
 
+/**
+ * The Cluster's ClusterClass does not exist where its topology is reconciled (CAPI accepts such a Cluster with
+ * a warning and reports `TopologyReconciled` False/ReconcileFailed): nothing gets built until someone installs
+ * the class, so waiting cannot help.
+ */
+export class ClusterClassNotFoundError extends Error {
+  override readonly name = 'ClusterClassNotFoundError';
+}
+
+/** CAPI refuses the Cluster's topology as invalid (a validation error): it stays refused until the spec changes. */
+export class TopologyRefusedError extends Error {
+  override readonly name = 'TopologyRefusedError';
+}
+
 /** Something Slipway waits on reported a terminal failure other than a machine (e.g. a Helm release). */
 export class CapiFailedError extends Error {
   override readonly name = 'CapiFailedError';

@@ -23,7 +23,7 @@
  */
 import type { Logger } from '../log.ts';
 import type { KubeClient } from './client.ts';
-import { KubeAlreadyExistsError, KubeConflictError, KubeKindNotServedError, KubeNotFoundError, MoveBlockedError, MoveError, MovePreflightError } from './errors.ts';
+import { ClusterClassNotFoundError, KubeAlreadyExistsError, KubeConflictError, KubeKindNotServedError, KubeNotFoundError, MoveBlockedError, MoveError, MovePreflightError } from './errors.ts';
 import { deploymentAvailable, machineFailure } from './status.ts';
 import { describeRef, groupOf, isRecord, type KubeObject, type ObjectRef, type OwnerReference, refOf } from './types.ts';
 
@@ -241,7 +241,8 @@ export async function ensureClusterClass(source: KubeClient, target: KubeClient,
   const classRef: ObjectRef = { apiVersion: API_CLUSTER, kind: 'ClusterClass', name: ref.name, namespace: ref.namespace };
   if ((await target.get(classRef)) !== null) return 0;
   const cc = await source.get(classRef);
-  if (cc === null) throw new MovePreflightError([`ClusterClass ${ref.namespace}/${ref.name} is missing on ${source.cluster}`]);
+  // Not there to copy: a plan revision naming a class nobody installed. No retry brings it.
+  if (cc === null) throw new ClusterClassNotFoundError(`ClusterClass ${ref.namespace}/${ref.name} does not exist on ${source.cluster}: it cannot be copied to ${target.cluster}`);
   const objects: KubeObject[] = [];
   for (const t of templateRefs(cc.spec)) {
     const template = await source.get({ ...t, namespace: ref.namespace });

@@ -5,7 +5,7 @@
  * (`throwIfFailed`). Readiness comes from conditions and counters, never from phase strings; a Machine's
  * `Failed` phase or failure reason is read only to detect a terminal failure.
  */
-import { CapiFailedError, MachineFailedError } from './errors.ts';
+import { CapiFailedError, ClusterClassNotFoundError, MachineFailedError, TopologyRefusedError } from './errors.ts';
 import { type Condition, isRecord, type KubeObject } from './types.ts';
 
 export interface WaitResult {
@@ -13,8 +13,8 @@ export interface WaitResult {
   message: string;
   /** Terminal failure: stop waiting. */
   failed?: string;
-  /** What failed, to choose the error (`machine` → MachineFailedError). */
-  failedKind?: 'machine' | 'other';
+  /** What failed, to choose the error (`machine` → MachineFailedError, `clusterClass`, `topology`). */
+  failedKind?: 'machine' | 'clusterClass' | 'topology' | 'other';
 }
 
 interface ReplicaCounters {
@@ -98,12 +98,51 @@ function firstMachineFailure(machines: readonly KubeObject[]): WaitResult | unde
   return undefined;
 }
 
+// ── topology ─────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Kubernetes' NotFound wording for the ClusterClass (`clusterclasses.cluster.x-k8s.io "name" not found`). */
+const CLASS_NOT_FOUND = /clusterclass(?:es)?\.cluster\.x-k8s\.io "([^"]+)" not found/i;
+/**
+ * Validation refusals: Kubernetes field errors (`spec.topology.version: Invalid value: …`, `Forbidden: …`) and a
+ * topology naming a worker class its ClusterClass does not define.
+ */
+const REFUSED = /: (?:Invalid value|Forbidden|Duplicate value|Required value|Unsupported value):|class "[^"]+" not found in ClusterClass/;
+
+/**
+ * A topology CAPI will never reconcile as it stands: `TopologyReconciled` False/ReconcileFailed, for the Cluster's
+ * current generation, because its ClusterClass does not exist or because the topology is refused as invalid.
+ * ReconcileFailed also carries passing errors (API conflicts, a runtime extension not answering) that CAPI
+ * retries by itself, and other reasons are progress (ClusterUpgrading), a pause (a move) or a class still
+ * being reconciled: only those two causes are terminal. A missing template of an existing class is not taken as
+ * terminal either: classes and their templates are often applied together, so it may be there on the next poll.
+ */
+export function topologyFailure(cluster: KubeObject | null): WaitResult | undefined {
+  if (cluster === null) return undefined;
+  const c = condition(cluster, 'TopologyReconciled');
+  if (c?.status !== 'False' || c.reason !== 'ReconcileFailed') return undefined;
+  // Written for an earlier spec: it says nothing about the one just applied.
+  const generation = cluster.metadata.generation;
+  const observed = c.observedGeneration ?? statusOf<ClusterStatus>(cluster).observedGeneration;
+  if (generation !== undefined && observed !== undefined && observed < generation) return undefined;
+  const message = c.message ?? '';
+  const missing = CLASS_NOT_FOUND.exec(message);
+  if (missing !== null) {
+    const failed = `ClusterClass ${missing[1]} does not exist (TopologyReconciled ReconcileFailed: ${firstLine(message)})`;
+    return { done: false, message: failed, failed, failedKind: 'clusterClass' };
+  }
+  if (REFUSED.test(message)) {
+    const failed = `the topology is refused (TopologyReconciled ReconcileFailed: ${firstLine(message)})`;
+    return { done: false, message: failed, failed, failedKind: 'topology' };
+  }
+  return undefined;
+}
+
 // ── cluster ──────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Provision step 3: the first control-plane machine is up and the kubeconfig Secret can be used. */
 export function controlPlaneInitialized(cluster: KubeObject | null, machines: readonly KubeObject[] = []): WaitResult {
   if (cluster === null) return { done: false, message: 'Cluster not found' };
-  const failure = firstMachineFailure(machines);
+  const failure = firstMachineFailure(machines) ?? topologyFailure(cluster);
   if (failure !== undefined) return failure;
   const s = statusOf<ClusterStatus>(cluster);
   if (s.initialization?.controlPlaneInitialized === true || isTrue(cluster, 'ControlPlaneInitialized')) {
@@ -124,7 +163,7 @@ export interface ReplicaTarget {
 /** The Cluster is Available with exactly the requested replicas, all ready, available and up to date. */
 export function clusterAvailable(cluster: KubeObject | null, want: ReplicaTarget, machines: readonly KubeObject[] = []): WaitResult {
   if (cluster === null) return { done: false, message: 'Cluster not found' };
-  const failure = firstMachineFailure(machines);
+  const failure = firstMachineFailure(machines) ?? topologyFailure(cluster);
   if (failure !== undefined) return failure;
   const s = statusOf<ClusterStatus>(cluster);
   const generation = cluster.metadata.generation;
@@ -154,7 +193,7 @@ export function clusterAvailable(cluster: KubeObject | null, want: ReplicaTarget
  */
 export function topologyStable(cluster: KubeObject | null, machines: readonly KubeObject[] = []): WaitResult {
   if (cluster === null) return { done: false, message: 'Cluster not found' };
-  const failure = firstMachineFailure(machines);
+  const failure = firstMachineFailure(machines) ?? topologyFailure(cluster);
   if (failure !== undefined) return failure;
   const s = statusOf<ClusterStatus>(cluster);
   const generation = cluster.metadata.generation;
@@ -260,9 +299,11 @@ function ownedBy(obj: KubeObject, kind: string, name: string): boolean {
   return (obj.metadata.ownerReferences ?? []).some((r) => r.kind === kind && r.name === name);
 }
 
-/** Throws the named error a failed wait stands for (MachineFailedError for machines); returns otherwise. */
+/** Throws the named error a failed wait stands for (MachineFailedError for machines, …); returns otherwise. */
 export function throwIfFailed(result: WaitResult, what: string): void {
   if (result.failed === undefined) return;
   if (result.failedKind === 'machine') throw new MachineFailedError(`${what}: ${result.failed}`);
+  if (result.failedKind === 'clusterClass') throw new ClusterClassNotFoundError(`${what}: ${result.failed}`);
+  if (result.failedKind === 'topology') throw new TopologyRefusedError(`${what}: ${result.failed}`);
   throw new CapiFailedError(`${what}: ${result.failed}`);
 }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, createApiServer } from '../../local/sim/apiserver/server.ts';
 import type { ClusterStore, KubeObject } from '../../local/sim/apiserver/store.ts';
-import { KubeTransientError, MoveBlockedError, MoveError, MovePreflightError } from '../../shared/capi/errors.ts';
+import { ClusterClassNotFoundError, KubeTransientError, MoveBlockedError, MoveError, MovePreflightError } from '../../shared/capi/errors.ts';
 import { ANNOTATION_BLOCK_MOVE, ANNOTATION_SLIPWAY_PAUSED, compareVersions, ensureClusterClass, move, moveBack } from '../../shared/capi/mover.ts';
 import { buildCluster, CAPI, CrashError, clientFor, crashing, installClass, installProviders, namesOf, objectsIn, pair } from './fixtures.ts';
 
@@ -177,7 +177,7 @@ describe('move', () => {
     const template = env.target.store.get({ apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2', kind: 'SimMachineTemplate', name: 'sim-ferrol-1-31-v2-default-worker', namespace: 'default' });
     expect(template).toBeDefined();
     expect(template?.metadata.ownerReferences).toBeUndefined();
-    await expect(ensureClusterClass(env.from, env.to, { name: 'nope', namespace: 'default' })).rejects.toThrow(MovePreflightError);
+    await expect(ensureClusterClass(env.from, env.to, { name: 'nope', namespace: 'default' })).rejects.toThrow(ClusterClassNotFoundError);
   });
 
   it('orders provider versions semantically', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CapiFailedError, MachineFailedError } from '../../shared/capi/errors.ts';
+import { CapiFailedError, ClusterClassNotFoundError, MachineFailedError, TopologyRefusedError } from '../../shared/capi/errors.ts';
 import {
   clusterAvailable,
   clusterGone,
@@ -10,6 +10,7 @@ import {
   nodesReady,
   providersAvailable,
   throwIfFailed,
+  topologyFailure,
   topologyStable,
 } from '../../shared/capi/status.ts';
 import type { KubeObject } from '../../shared/capi/types.ts';
@@ -48,6 +49,55 @@ describe('controlPlaneInitialized', () => {
     expect(() => throwIfFailed(r, 'wait-control-plane')).toThrow(MachineFailedError);
     expect(machineFailure(machine('m2', { conditions: [cond('InfrastructureReady', 'False', 'InstanceProvisionFailed', 'quota')] }))).toBe('Machine m2 failed: InfrastructureReady InstanceProvisionFailed (quota)');
     expect(machineFailure(running('ok'))).toBeUndefined();
+  });
+});
+
+describe('topologyFailure', () => {
+  const topology = (reason: string, message: string, observedGeneration = 1, generation = 1) =>
+    obj('Cluster', 'c', { observedGeneration, conditions: [{ ...cond('TopologyReconciled', 'False', reason, message), observedGeneration }] }, { metadata: { name: 'c', namespace: 'ns', generation } });
+
+  it('a ClusterClass that does not exist is terminal, in CAPI’s wording and the simulator’s', () => {
+    // core/reconcilers/topology/cluster: "failed to retrieve ClusterClass %s" wrapping the API's NotFound
+    const capi = topology('ReconcileFailed', 'failed to retrieve ClusterClass default/aws-ferrol-1-31-v9: clusterclasses.cluster.x-k8s.io "aws-ferrol-1-31-v9" not found');
+    const sim = topology('ReconcileFailed', 'failed to get ClusterClass default/sim-ferrol-1-31-v9: ClusterClass.cluster.x-k8s.io "sim-ferrol-1-31-v9" not found');
+    for (const [cluster, name] of [[capi, 'aws-ferrol-1-31-v9'], [sim, 'sim-ferrol-1-31-v9']] as const) {
+      const r = topologyFailure(cluster);
+      expect(r).toMatchObject({ done: false, failedKind: 'clusterClass', failed: expect.stringMatching(new RegExp(`^ClusterClass ${name} does not exist \\(TopologyReconciled ReconcileFailed: `)) });
+      // Every wait on the Cluster stops on it.
+      expect(controlPlaneInitialized(cluster)).toEqual(r);
+      expect(clusterAvailable(cluster, { controlPlane: 1, workers: 0 })).toEqual(r);
+      expect(topologyStable(cluster)).toEqual(r);
+      expect(() => throwIfFailed(controlPlaneInitialized(cluster), 'cluster c')).toThrow(ClusterClassNotFoundError);
+    }
+  });
+
+  it('a topology refused as invalid is terminal', () => {
+    for (const message of [
+      'spec.topology.version: Invalid value: "v1.30.1": version cannot be decreased from "v1.31.4"',
+      'spec.topology.controlPlane.replicas: Forbidden: cannot be an even number when etcd is stacked (got 4)',
+      'spec.topology.workers.machineDeployments: Duplicate value: "workers"',
+      'MachineDeployment class "gpu" not found in ClusterClass sim-ferrol-1-31-v1',
+    ]) {
+      const r = clusterAvailable(topology('ReconcileFailed', message), { controlPlane: 3, workers: 2 });
+      expect(r, message).toMatchObject({ failedKind: 'topology', failed: `the topology is refused (TopologyReconciled ReconcileFailed: ${message})` });
+      expect(() => throwIfFailed(r, 'cluster c')).toThrow(TopologyRefusedError);
+    }
+  });
+
+  it('passing errors, progress, pauses, a class still reconciling and an earlier generation’s condition are waited on', () => {
+    const waited = [
+      topology('ReconcileFailed', 'failed to patch KubeadmControlPlane ns/c-x: Internal error occurred: failed calling webhook: connection refused'),
+      topology('ReconcileFailed', 'SimMachineTemplate default/sim-ferrol-1-31-v1-worker (workers infrastructure) not found'),
+      topology('ClusterUpgrading', 'Cluster is upgrading to v1.31.5\n  * KubeadmControlPlane c-x upgrading to version v1.31.5'),
+      topology('ReconcilePaused', 'Cluster spec.paused is set to true'),
+      topology('ClusterClassNotReconciled', 'ClusterClass not reconciled'),
+      // The Cluster was changed since: the failure was about its previous spec.
+      topology('ReconcileFailed', 'failed to retrieve ClusterClass default/x: clusterclasses.cluster.x-k8s.io "x" not found', 1, 2),
+    ];
+    for (const cluster of waited) {
+      expect(topologyFailure(cluster), JSON.stringify(cluster.status)).toBeUndefined();
+      expect(controlPlaneInitialized(cluster).failed).toBeUndefined();
+    }
   });
 });
 

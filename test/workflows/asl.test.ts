@@ -68,6 +68,17 @@ describe.each(files)('%s', (file) => {
     }
   });
 
+  it('never retries a failure that retrying cannot mend', () => {
+    // Terminal by design (a failed machine, a missing ClusterClass, a refused topology, a wait that ran out):
+    // retrying them only delays the Failed the user must see.
+    const terminal = ['States.ALL', 'MachineFailedError', 'ClusterClassNotFoundError', 'TopologyRefusedError', 'WaitTimeoutError', 'StaleExecutionError', 'StaleOnboardingError'];
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type !== 'Task' || /Failed|Undo/.test(name)) continue;
+      const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(retried.filter((e) => terminal.includes(e)), `${name} retries`).toEqual([]);
+    }
+  });
+
   it('has every transition target, and every state is reachable', () => {
     const targets = (s: State) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].filter((t): t is string => typeof t === 'string');
     for (const [name, state] of Object.entries(states)) for (const t of targets(state)) expect(states[t], `${name} → ${t}`).toBeDefined();

@@ -5,7 +5,7 @@
  * within its bounded attempts instead of hanging.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
+import { DEMO_ADMIN, DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
 import type { Simulator } from '../../local/sim/index.ts';
 import type { StateTransition } from '../../local/stepfunctions.ts';
 import { connectAccess } from '../../shared/capi/access.ts';
@@ -192,6 +192,84 @@ describe('faults during provisioning', () => {
     expect((await h.runtime.stores.clusters.usage(WS)).clusters).toBe(usageBefore.clusters - 1);
     expect(cloudProblems(sim)).toEqual({ duplicated: 0, leaked: 0 });
   }, 180_000);
+});
+
+describe('a ClusterClass that does not exist', () => {
+  let h: RuntimeHarness;
+  let dev: string;
+  let admin: string;
+  const entered: StateTransition[] = [];
+  const statesOf = (execution: string | undefined) => entered.filter((t) => t.executionName === execution && t.kind === 'entered').map((t) => t.state);
+  const executionOf = (name: string, workflow: string) => h.runtime.workflows.list().find((e) => e.workflow === workflow && e.name.startsWith(`${WS}--${name}--`) && e.status !== 'SUCCEEDED');
+
+  beforeAll(async () => {
+    h = await startRuntimeHarness({ onTransition: (t) => entered.push(t) });
+    dev = await h.token(DEMO_DEVELOPER);
+    admin = await h.token(DEMO_ADMIN);
+    // Revision 2 of the `next` plan names a class nobody installed in the management cluster (an admin's typo).
+    const current = (await h.call('GET', '/v1/cluster-plans/next/revisions/1', { token: admin })).body;
+    const { revision: _r, createdAt: _c, createdBy: _b, id: _id, planId: _p, ...spec } = current;
+    const res = await h.call('POST', '/v1/cluster-plans/next/revisions', { token: admin, body: { ...spec, clusterClass: 'sim-ferrol-1-32-v9', kubernetesVersion: 'v1.32.2' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.revision).toBe(2);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('a cluster on it fails at check-control-plane at once, saying which class, and can be deleted', async () => {
+    // Act
+    const name = 'f-class';
+    const res = await h.call('POST', `/v1/workspaces/${WS}/clusters`, { token: dev, body: { ...DEMO_CLUSTER_REQUEST, name, plan: { id: 'next', revision: 2 } } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const failed = await waitSettled(h, dev, WS, name);
+
+    // Assess: Failed with the step and a clear cause, after a few polls — not ~240 of them (an hour)
+    expect(failed.phase).toBe('Failed');
+    expect(failed.step).toBe('check-control-plane');
+    expect(failed.message).toMatch(/^ClusterClassNotFoundError: cluster f-class: ClusterClass sim-ferrol-1-32-v9 does not exist /);
+    const events = await failedEvents(h, name);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ step: 'check-control-plane', error: { name: 'ClusterClassNotFoundError' } });
+    const execution = executionOf(name, 'provision-cluster');
+    expect(execution?.status).toBe('FAILED');
+    expect(statesOf(execution?.name).filter((s) => s === 'CheckControlPlane').length).toBeLessThanOrEqual(5);
+    expect(liveInstancesOf(simOf(h), WS, name)).toEqual([]);
+
+    // Act: delete it
+    expect((await h.call('DELETE', clusterPath(WS, name), { token: dev })).status).toBe(202);
+    const deleted = await waitSettled(h, dev, WS, name);
+
+    // Assess
+    expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
+  });
+
+  it('an update to a plan revision on it fails at apply-update at once, and the cluster keeps its topology', async () => {
+    // Prepare
+    const name = 'f-class-upd';
+    await provisionReady(h, dev, WS, { ...DEMO_CLUSTER_REQUEST, name, plan: { id: 'next', revision: 1 } });
+    const record = await h.runtime.stores.clusters.get(WS, name);
+    if (!record) throw new Error('cluster record missing');
+    const workload = await connectAccess(h.runtime.management, record);
+    const ref = { apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', namespace: NS, name };
+    const before = (await workload.get(ref))?.spec;
+
+    // Act
+    const res = await h.call('PATCH', clusterPath(WS, name), { token: dev, body: { plan: { revision: 2 } } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const failed = await waitSettled(h, dev, WS, name);
+
+    // Assess: refused on the first try (no retries of a missing class), nothing patched in the cluster
+    expect(failed.phase).toBe('Failed');
+    expect(failed.step).toBe('apply-update');
+    expect(failed.message).toMatch(/^ClusterClassNotFoundError: ClusterClass default\/sim-ferrol-1-32-v9 does not exist on /);
+    const execution = executionOf(name, 'update-cluster');
+    expect(execution?.status).toBe('FAILED');
+    expect(statesOf(execution?.name).filter((s) => s === 'ApplyUpdate')).toHaveLength(1);
+    expect((await workload.get(ref))?.spec).toEqual(before);
+  });
 });
 
 describe('a wait that never succeeds', () => {
