@@ -3,8 +3,8 @@
  * query string or fragment removed (a mirror URL may carry a token; GitHub's redirects carry signatures).
  */
 
-/** Why a download failed: an HTTP status, no (timely) answer, or a limit of the fetcher. */
-export type FetchFailure = 'status' | 'timeout' | 'network' | 'too-large' | 'redirects' | 'insecure-url';
+/** Why a download failed: an HTTP status, no (timely) answer, an unverifiable certificate, or a limit. */
+export type FetchFailure = 'status' | 'timeout' | 'network' | 'tls' | 'too-large' | 'redirects' | 'insecure-url';
 
 /** A components file could not be downloaded. `transient` failures (5xx, 429, timeouts, resets) may pass. */
 export class ProviderComponentsFetchError extends Error {

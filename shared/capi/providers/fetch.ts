@@ -30,6 +30,7 @@ export const DEFAULT_FETCH_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_COMPONENTS_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/;
 
 export function createComponentsFetcher(opts: ComponentsFetcherOptions = {}): ComponentsFetcher {
   const extra = opts.ca === undefined ? [] : typeof opts.ca === 'string' ? [opts.ca] : [...opts.ca];
@@ -98,7 +99,10 @@ async function download(start: string, limits: Limits): Promise<string> {
     if (err instanceof ProviderComponentsFetchError) throw err;
     if (abort.signal.aborted) throw new ProviderComponentsFetchError(start, 'timeout', `no complete answer within ${limits.timeoutMs} ms`, { cause: err });
     const code = (err as { code?: unknown }).code;
-    throw new ProviderComponentsFetchError(start, 'network', typeof code === 'string' ? code : 'connection failed', { cause: err });
+    const text = typeof code === 'string' ? code : 'connection failed';
+    // A certificate that does not verify will not verify on a retry either.
+    const failure = TLS_CODE.test(text) ? 'tls' : 'network';
+    throw new ProviderComponentsFetchError(start, failure, failure === 'tls' ? `certificate not trusted (${text})` : text, { cause: err });
   } finally {
     clearTimeout(timer);
   }
@@ -130,8 +134,9 @@ function get(url: URL, limits: Limits, signal: AbortSignal, start: string): Prom
     req.on('response', (res) => {
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > limits.maxBytes) {
-        res.destroy();
+        // Settle first: destroying the response makes the request fail too.
         reject(new ProviderComponentsFetchError(start, 'too-large', `${declared} bytes, more than ${limits.maxBytes}`));
+        res.destroy();
         return;
       }
       resolve(res);
@@ -148,8 +153,8 @@ function body(res: IncomingMessage, maxBytes: number, start: string): Promise<st
     res.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
-        res.destroy();
         reject(new ProviderComponentsFetchError(start, 'too-large', `more than ${maxBytes} bytes`));
+        res.destroy();
         return;
       }
       chunks.push(chunk);

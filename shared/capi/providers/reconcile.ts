@@ -23,7 +23,7 @@ import { condition, deploymentAvailable } from '../status.ts';
 import type { KubeObject, ObjectRef } from '../types.ts';
 import { CERT_MANAGER, type CertManagerSpec, type InfrastructureProvider, type ProviderLabel, type ProviderSpec, providerSet } from './catalog.ts';
 import { ANNOTATION_CERT_MANAGER_VERSION, type ComponentSet, certManagerComponents, LABEL_CLUSTERCTL, LABEL_CLUSTERCTL_CORE, LABEL_PROVIDER, providerComponents } from './components.ts';
-import { redactUrl } from './errors.ts';
+import { ProviderSourceError, redactUrl } from './errors.ts';
 import { type ComponentsFetcher, defaultComponentsFetcher } from './fetch.ts';
 import { compareVersions, type InstalledProvider, readInventory } from './inventory.ts';
 import { componentsUrl } from './source.ts';
@@ -122,7 +122,8 @@ export async function providerStatus(client: KubeClient, opts: ProviderInstallOp
 interface Context {
   certManager: CertManagerSpec;
   providers: ProviderSpec[];
-  repository: string | undefined;
+  /** Components URL per set label. */
+  urls: ReadonlyMap<string, string>;
   variables: Record<string, string>;
   fetch: ComponentsFetcher;
   /** Polls within one call's wait (timeout / interval). */
@@ -133,10 +134,13 @@ interface Context {
 
 function contextOf(opts: ProviderInstallOptions): Context {
   const intervalMs = Math.max(1, opts.wait?.intervalMs ?? 500);
+  const providers = providerSet(opts.infrastructure, { addonHelm: opts.addonHelm !== false });
+  // Every URL up front: a set without a source fails the first call, before anything is written.
+  const urls = new Map([CERT_MANAGER, ...providers].map((spec) => [spec.label, componentsUrl(spec, opts.repository)]));
   return {
     certManager: CERT_MANAGER,
-    providers: providerSet(opts.infrastructure, { addonHelm: opts.addonHelm !== false }),
-    repository: opts.repository,
+    providers,
+    urls,
     variables: providerVariables(opts.infrastructure, opts.variables),
     fetch: opts.fetcher ?? defaultComponentsFetcher(),
     polls: Math.ceil((opts.wait?.timeoutMs ?? 15_000) / intervalMs),
@@ -213,13 +217,19 @@ function describeSet(set: ComponentSet): string {
 // ── applying ─────────────────────────────────────────────────────────────────────────────────────────────
 
 async function loadCertManager(ctx: Context): Promise<ComponentSet> {
-  const url = componentsUrl(ctx.certManager, ctx.repository);
+  const url = urlOf(ctx, ctx.certManager.label);
   return certManagerComponents(ctx.certManager, await ctx.fetch(url), redactUrl(url));
 }
 
 async function loadProvider(spec: ProviderSpec, ctx: Context): Promise<ComponentSet> {
-  const url = componentsUrl(spec, ctx.repository);
+  const url = urlOf(ctx, spec.label);
   return providerComponents(spec, await ctx.fetch(url), ctx.variables, redactUrl(url));
+}
+
+function urlOf(ctx: Context, label: string): string {
+  const url = ctx.urls.get(label);
+  if (url === undefined) throw new ProviderSourceError(`no components URL for ${label}`);
+  return url;
 }
 
 /**

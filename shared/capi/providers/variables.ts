@@ -164,7 +164,10 @@ class Parser {
       this.expect('}', start);
       return { kind: 'var', name, op: casing, args: [] };
     }
-    throw this.invalid(start, 'substring and pattern-trimming substitutions are not supported');
+    const c = this.text[this.pos];
+    if (c === undefined) throw this.invalid(start, 'missing closing brace');
+    if (c === ':' || c === '#' || c === '%') throw this.invalid(start, 'substring and pattern-trimming substitutions are not supported');
+    throw this.invalid(start, `unexpected "${c}"`);
   }
 
   /** Argument text up to (not including) `stop`, with nested `${…}`; escapes only where the dialect has them. */
