@@ -12,6 +12,7 @@ import { makeHandler as beginUpdate } from './begin-update.ts';
 import { makeHandler as checkAddons } from './check-addons.ts';
 import { makeHandler as checkControlPlane } from './check-control-plane.ts';
 import { makeHandler as checkDeleted } from './check-deleted.ts';
+import { makeHandler as checkMoveBack } from './check-move-back.ts';
 import { makeHandler as checkNodes } from './check-nodes.ts';
 import { makeHandler as checkProviders } from './check-providers.ts';
 import { makeHandler as checkScale } from './check-scale.ts';
@@ -44,6 +45,7 @@ const CLUSTER_STEPS = {
   'begin-update': beginUpdate,
   'apply-update': applyUpdate,
   'begin-delete': beginDelete,
+  'check-move-back': checkMoveBack,
   'move-back': moveBack,
   'delete-cluster': deleteCluster,
   'check-deleted': checkDeleted,

@@ -70,10 +70,17 @@ export class KubeconfigNotFoundError extends Error {
   override readonly name = 'KubeconfigNotFoundError';
 }
 
-/** A move cannot start: the source or the target is not ready for it. Each problem is listed. */
+/**
+ * A move cannot start: the source or the target is not ready for it. Each problem is listed;
+ * `machinesWithoutNode` names the Machines among them that have no node yet (still booting: the one problem
+ * that time mends by itself).
+ */
 export class MovePreflightError extends Error {
   override readonly name = 'MovePreflightError';
-  constructor(readonly problems: readonly string[]) {
+  constructor(
+    readonly problems: readonly string[],
+    readonly machinesWithoutNode: readonly string[] = [],
+  ) {
     super(`move preflight failed: ${problems.join('; ')}`);
   }
 }

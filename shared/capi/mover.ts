@@ -519,6 +519,7 @@ function countKinds(nodes: readonly Node[]): Record<string, number> {
 
 async function preflight(source: KubeClient, target: KubeClient, graph: Map<string, Node>, cluster: KubeObject, allowFailedMachines: boolean): Promise<void> {
   const problems: string[] = [];
+  const withoutNode: string[] = [];
   problems.push(...(await checkProviders(source, target)));
   const status = isRecord(cluster.status) ? cluster.status : {};
   const init = isRecord(status.initialization) ? status.initialization : {};
@@ -531,14 +532,17 @@ async function preflight(source: KubeClient, target: KubeClient, graph: Map<stri
     if (obj.kind === 'Machine' && node.role === 'moved') {
       const s = isRecord(obj.status) ? obj.status : {};
       const failed = allowFailedMachines && machineFailure(obj) !== undefined;
-      if (!failed && (!isRecord(s.nodeRef) || typeof s.nodeRef.name !== 'string')) problems.push(`Machine ${obj.metadata.name} has no node yet`);
+      if (!failed && (!isRecord(s.nodeRef) || typeof s.nodeRef.name !== 'string')) {
+        problems.push(`Machine ${obj.metadata.name} has no node yet`);
+        withoutNode.push(obj.metadata.name);
+      }
     }
     // A paused ClusterClass in the source would be copied paused: someone else is operating on it.
     if (obj.kind === 'ClusterClass' && obj.metadata.annotations?.[ANNOTATION_PAUSED] !== undefined) {
       problems.push(`ClusterClass ${obj.metadata.name} is paused`);
     }
   }
-  if (problems.length > 0) throw new MovePreflightError(problems);
+  if (problems.length > 0) throw new MovePreflightError(problems, withoutNode.sort());
 }
 
 interface ProviderInfo {

@@ -1,11 +1,14 @@
 /**
  * delete-cluster end to end: DELETE on a Ready, self-managed cluster moves its CAPI objects back, deletes
  * them, waits until every machine is gone, forgets the kept access, releases the quota and marks it Deleted —
- * and the name can then be used again.
+ * and the name can then be used again. A cluster whose machines are still booting waits for them before the
+ * move back (clusterctl move refuses while a machine has no node), and one that never boots fails clearly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
-import { ACCESS_NAMESPACE, accessSecretName } from '../../shared/capi/access.ts';
+import type { StateTransition } from '../../local/stepfunctions.ts';
+import { ACCESS_NAMESPACE, accessSecretName, connectAccess } from '../../shared/capi/access.ts';
+import type { KubeClient } from '../../shared/capi/client.ts';
 import { ANNOTATION_SLIPWAY_PAUSED } from '../../shared/capi/mover.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
 import { DetailType } from '../../shared/events/constants.ts';
@@ -168,4 +171,112 @@ describe('delete-cluster', () => {
     expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
     expect(cloudProblems(sim())).toEqual({ duplicated: 0, leaked: 0 });
   });
+});
+
+describe('delete-cluster while machines are still booting', () => {
+  // 80 polls per wait: check-move-back gets half (about 6 s at the tests' time factor), enough for a machine
+  // booting 2.5 s longer than usual — longer than move-back's own retries of a refused preflight would last.
+  let b: RuntimeHarness;
+  let token: string;
+  const entered: StateTransition[] = [];
+  const NS = workspaceNamespace(WS);
+  const CORE = 'cluster.x-k8s.io/v1beta2';
+
+  beforeAll(async () => {
+    b = await startRuntimeHarness({ waits: { maxAttempts: 80 }, onTransition: (t) => entered.push(t) });
+    token = await b.token(DEMO_DEVELOPER);
+  });
+
+  afterAll(async () => {
+    await b?.close();
+  });
+
+  const simB = () => {
+    const s = b.runtime.simulator;
+    if (!s) throw new Error('the runtime has no simulator');
+    return s;
+  };
+  const deleteStates = (name: string) => {
+    const execution = b.runtime.workflows.list().find((e) => e.workflow === 'delete-cluster' && e.name.startsWith(`${WS}--${name}--`));
+    return entered.filter((t) => t.executionName === execution?.name && t.kind === 'entered').map((t) => t.state);
+  };
+
+  /**
+   * A Ready, self-managed cluster to which one more worker is being added by something other than Slipway (an
+   * autoscaler, a remediation — or a scale-out that timed out) and whose instance takes `bootMs` to boot.
+   * Returns the workload cluster and the booting Machine's name once it exists without a node.
+   */
+  async function readyWithBootingMachine(name: string, bootMs: number): Promise<{ workload: KubeClient; booting: string }> {
+    await provisionReady(b, token, WS, { ...DEMO_CLUSTER_REQUEST, name });
+    const record = await b.runtime.stores.clusters.get(WS, name);
+    if (!record) throw new Error('cluster record missing');
+    const workload = await connectAccess(b.runtime.management, record);
+    const ref = { apiVersion: CORE, kind: 'Cluster', namespace: NS, name };
+    const capi = await workload.get(ref);
+    const topology = (capi?.spec as { topology: { workers: { machineDeployments: Array<{ replicas: number }> } } }).topology;
+    const mds = topology.workers.machineDeployments.map((md, i) => (i === 0 ? { ...md, replicas: md.replicas + 1 } : md));
+    simB().faults.bootDelay(bootMs, { namespace: NS, name });
+    await workload.mergePatch(ref, { spec: { topology: { workers: { machineDeployments: mds } } } });
+    const machines = await b.waitFor(
+      'a machine without a node',
+      () => workload.list(CORE, 'Machine', { namespace: NS, labelSelector: { 'cluster.x-k8s.io/cluster-name': name } }),
+      (ms) => ms.some((m) => (m.status as { nodeRef?: unknown } | undefined)?.nodeRef === undefined),
+      15_000,
+    );
+    const booting = machines.find((m) => (m.status as { nodeRef?: unknown } | undefined)?.nodeRef === undefined)?.metadata.name;
+    if (booting === undefined) throw new Error('no booting machine');
+    return { workload, booting };
+  }
+
+  it('waits until the booting machine has its node, then moves back and deletes everything', async () => {
+    // Prepare
+    const name = 'del-boot';
+    const { booting } = await readyWithBootingMachine(name, 2_500);
+
+    // Act
+    const res = await b.call('DELETE', clusterPath(WS, name), { token });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const deleted = await waitSettled(b, token, WS, name);
+
+    // Assess: deleted, after waiting at check-move-back (not failing at move-back)
+    expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    const states = deleteStates(name);
+    expect(states.filter((s) => s === 'CheckMoveBack').length).toBeGreaterThan(1);
+    expect(states.filter((s) => s === 'MoveBack')).toHaveLength(1);
+    const history = (await b.call('GET', `${clusterPath(WS, name)}/events`, { token })).body.items as Array<{ step: string | null; message: string | null }>;
+    expect(history.some((r) => r.step === 'check-move-back' && r.message?.includes(booting))).toBe(true);
+    // Nothing left, nothing launched twice or leaked.
+    await b.waitFor('instances terminated', async () => instancesOf(simB(), WS, name), (all) => all.every((i) => i.state === 'terminated'), 15_000);
+    expect(await capiObjectsOf(b.runtime.management, WS, name)).toEqual([]);
+    expect(simB().server.getCluster(`${NS}--${name}`)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, simB().timing.leakGraceMs * 2));
+    expect(cloudProblems(simB())).toEqual({ duplicated: 0, leaked: 0 });
+  }, 120_000);
+
+  it('a machine that never gets a node: Failed at check-move-back naming it, the cluster left self-managed and whole', async () => {
+    // Prepare
+    const name = 'del-stuck';
+    const { workload, booting } = await readyWithBootingMachine(name, 3_600_000);
+
+    // Act
+    const res = await b.call('DELETE', clusterPath(WS, name), { token });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const failed = await waitSettled(b, token, WS, name);
+
+    // Assess: a clear failure, where and why
+    expect(failed.phase).toBe('Failed');
+    expect(failed.step).toBe('check-move-back');
+    expect(failed.message).toMatch(/^WaitTimeoutError: check-move-back: gave up after 40 checks: /);
+    expect(failed.message).toContain(booting);
+    expect(failed.operation).toBeNull();
+    expect(deleteStates(name)).not.toContain('MoveBack');
+    // Nothing was moved, paused or deleted: the cluster still manages itself, and can be deleted again later.
+    expect(failed.capiLocation).toBe('self');
+    const capi = await workload.get({ apiVersion: CORE, kind: 'Cluster', namespace: NS, name });
+    expect((capi?.spec as { paused?: boolean } | undefined)?.paused ?? false).toBe(false);
+    expect(capi?.metadata.annotations?.[ANNOTATION_SLIPWAY_PAUSED]).toBeUndefined();
+    expect(await capiObjectsOf(b.runtime.management, WS, name)).toEqual([]);
+    expect(liveInstancesOf(simB(), WS, name).length).toBe(failed.controlPlane.replicas + failed.nodePools[0].desired + 1);
+    expect((await b.call('DELETE', clusterPath(WS, name), { token })).status).toBe(202);
+  }, 120_000);
 });
