@@ -151,8 +151,10 @@ export class Api extends Construct {
         ...environment,
         SLIPWAY_MANAGEMENT_CLUSTER_NAME: props.managementCluster.clusterName,
       };
+      // The kubeconfig group reads the management cluster: inside its VPC when its endpoint is private.
+      const network = props.managementCluster.functionNetwork;
       const fn = GROUP_ACCESS[group].keptAccess
-        ? new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: KubeconfigApiEnv, environment: kubeEnvironment })
+        ? new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: KubeconfigApiEnv, environment: kubeEnvironment, ...(network ? { network } : {}) })
         : new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: ApiEnv, environment });
       this.grant(group, fn.role, props);
       this.functions.set(group, fn);

@@ -22,6 +22,12 @@ const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
 
 export const PLACEHOLDER_ISSUER = 'https://issuer.example.invalid/';
 
+/**
+ * Kubernetes version of a created management cluster unless `managementKubernetesVersion` says otherwise: in
+ * EKS standard support and within the range CAPI v1.14 supports for a management cluster.
+ */
+export const DEFAULT_MANAGEMENT_KUBERNETES_VERSION = '1.36';
+
 export const SlipwayConfig = z.object({
   stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/).default('Slipway'),
   /** OIDC issuer of the JWT authorizer; the placeholder synthesises but no token will ever validate. */
@@ -33,8 +39,12 @@ export const SlipwayConfig = z.object({
   corsOrigins: list.default([]),
   throttleRate: z.coerce.number().int().positive().default(50),
   throttleBurst: z.coerce.number().int().positive().default(100),
-  /** `import` an existing EKS management cluster (default); `create` is not implemented yet. */
+  /**
+   * `import` an existing EKS management cluster by name (default), or `create` one in this stack: VPC, EKS,
+   * nodes, CAPA's role and the CAPI providers (infra/management-cluster-create.ts, docs/operations.md).
+   */
   managementClusterMode: z.enum(['import', 'create']).default('import'),
+  /** The cluster imported, or the name given to the one created. */
   managementClusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/).default('slipway-management'),
   /**
    * How the step role is authorised inside the management cluster: `cluster-admin` associates
@@ -43,6 +53,35 @@ export const SlipwayConfig = z.object({
    */
   managementClusterAccess: z.enum(['cluster-admin', 'kubernetes-group']).default('cluster-admin'),
   managementClusterGroup: z.string().min(1).default('slipway-capi'),
+  /**
+   * Base URL (https) of a mirror of the providers' release assets in clusterctl's local-repository layout
+   * (`<base>/<provider-label>/<version>/<file>`); default: each provider's GitHub releases. Used for
+   * every provider install: a created management cluster's and each workload cluster's.
+   */
+  providerRepository: z.url({ protocol: /^https$/ }).optional(),
+  // ── create mode only (CREATE_ONLY_KEYS): given with `import` they are an error, not silently ignored ──
+  /** Kubernetes minor version of the created cluster; raising it upgrades the control plane, then the nodes. */
+  managementKubernetesVersion: z
+    .string()
+    .regex(/^1\.\d{2}$/, 'a Kubernetes minor version such as 1.36')
+    .refine((v) => Number(v.split('.')[1]) >= 30, 'at least 1.30 (AL2023 node images, EKS Pod Identity)')
+    .default(DEFAULT_MANAGEMENT_KUBERNETES_VERSION),
+  /** EC2 instance type of the managed node group; Graviton types (m7g, c6gn, ...) get the arm64 image. */
+  managementNodeInstanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an EC2 instance type such as m6i.large').default('m6i.large'),
+  /** Nodes of the managed node group (2: the providers' webhooks survive one node's replacement). */
+  managementNodeCount: z.coerce.number().int().min(1).max(20).default(2),
+  /** NAT gateways of the created VPC: 1 (default, cheapest) up to one per availability zone (3). */
+  managementNatGateways: z.coerce.number().int().min(1).max(3).default(1),
+  /**
+   * `public-and-private` (default): the API server answers on a public endpoint too, authenticated by IAM
+   * (access entries) — the functions stay outside the VPC. `private`: private endpoint only, and the functions
+   * that call Kubernetes run in the VPC's private subnets.
+   */
+  managementEndpointAccess: z.enum(['public-and-private', 'private']).default('public-and-private'),
+  /** IAM roles/users given cluster-admin access entries on the created cluster (humans, break-glass). */
+  managementAdminPrincipalArns: list
+    .pipe(z.array(z.string().regex(/^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, 'an IAM role or user ARN')))
+    .default([]),
   eventBusName: z.string().regex(/^[A-Za-z0-9._-]{1,256}$/).default('slipway'),
   archiveRetentionDays: z.coerce.number().int().min(0).default(365),
   /** Accounts allowed to put events (e.g. `Account Vended`) on the Slipway bus. */
@@ -97,12 +136,24 @@ export function loadConfig(get: (key: string) => unknown, allKeys: readonly stri
     const fields = result.error.issues.map((i) => `${CONTEXT_PREFIX}${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid context: ${fields}`);
   }
-  if (result.data.managementClusterMode === 'create') {
-    // Said plainly rather than half-built: see docs/operations.md "Management cluster".
-    throw new ConfigError(
-      'slipway:managementClusterMode=create is not implemented: create the EKS cluster with the CAPI providers first ' +
-        '(docs/operations.md, "Management cluster") and import it by name',
-    );
+  if (result.data.managementClusterMode === 'import') {
+    // They would change nothing on an imported cluster: a deployer who sets one expects an effect.
+    const misplaced = CREATE_ONLY_KEYS.filter((k) => raw[k] !== undefined);
+    if (misplaced.length > 0) {
+      throw new ConfigError(
+        `${misplaced.map((k) => CONTEXT_PREFIX + k).join(', ')} only apply with ${CONTEXT_PREFIX}managementClusterMode=create`,
+      );
+    }
   }
   return result.data;
 }
+
+/** Keys that configure a created management cluster (meaningless for an imported one). */
+export const CREATE_ONLY_KEYS = [
+  'managementKubernetesVersion',
+  'managementNodeInstanceType',
+  'managementNodeCount',
+  'managementNatGateways',
+  'managementEndpointAccess',
+  'managementAdminPrincipalArns',
+] as const satisfies readonly (keyof SlipwayConfig)[];

@@ -4,6 +4,7 @@
  * group with a retention, and an environment typed by the zod schema its handler parses at cold start.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,6 +27,21 @@ export interface SlipwayFunctionProps<S extends z.ZodType<Record<string, unknown
   logRetention: logs.RetentionDays;
   timeout?: Duration;
   memorySize?: number;
+  /** Run in a VPC (functions that call a private EKS endpoint); default: outside any VPC. */
+  network?: FunctionNetwork;
+}
+
+/**
+ * Where a function runs when it must reach something private (the management cluster's private endpoint):
+ * subnets with a route out (NAT), one security group, and the network-interface rights Lambda needs in the
+ * function's role (granted once per role).
+ */
+export interface FunctionNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** Adds Lambda's ENI permissions to `role` (idempotent). */
+  grantNetworkInterfaces(role: iam.Role): void;
 }
 
 export class SlipwayFunction<S extends z.ZodType<Record<string, unknown>>> extends Construct {
@@ -75,7 +91,13 @@ export class SlipwayFunction<S extends z.ZodType<Record<string, unknown>>> exten
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
+      // A role of our own is always passed, so CDK does not attach AWSLambdaVPCAccessExecutionRole (which would
+      // also allow writing to every log group): the network grants its narrower statements instead.
+      ...(props.network
+        ? { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: [props.network.securityGroup] }
+        : {}),
     });
+    props.network?.grantNetworkInterfaces(this.role);
     acknowledgeWildcard(this.role, '*', WILDCARD_REASONS.xray);
     // The role's policy must exist before the function can log at its first invocation.
     const policy = this.role.node.tryFindChild('DefaultPolicy');

@@ -23,7 +23,9 @@ import { PLACEHOLDER_ISSUER, type SlipwayConfig } from './config.ts';
 import { Data } from './data.ts';
 import { SlipwayEvents } from './events.ts';
 import { SlipwayFunction } from './function.ts';
-import { ManagementCluster } from './management-cluster.ts';
+import { CAPI_PROVIDERS_PROPERTIES_DEFAULTS, capiProvidersEntries } from './capi-providers.ts';
+import { ImportedManagementCluster, type ManagementCluster } from './management-cluster.ts';
+import { CreatedManagementCluster } from './management-cluster-create.ts';
 import { Monitoring } from './monitoring.ts';
 import { grantStartWorkflows, planWorkflows, workflowNaming, Workflows } from './workflows.ts';
 
@@ -33,6 +35,8 @@ export interface SlipwayPaths {
   apiHandlers: string;
   stepHandlers: string;
   eventHandlers: string;
+  /** Custom-resource handlers (the CAPI providers of a created management cluster). */
+  customResourceHandlers: string;
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -42,6 +46,7 @@ export const DEFAULT_PATHS: SlipwayPaths = {
   apiHandlers: join(REPO_ROOT, 'functions/api'),
   stepHandlers: join(REPO_ROOT, 'functions/steps'),
   eventHandlers: join(REPO_ROOT, 'functions/events'),
+  customResourceHandlers: join(REPO_ROOT, 'functions/custom-resources'),
 };
 
 /** The account-vending handler (both vending rules target it): functions/events/<this>.ts. */
@@ -96,12 +101,6 @@ export class SlipwayStack extends Stack {
       stackName: this.stackName,
       controlTowerVending: config.controlTowerVending,
     });
-    this.managementCluster = new ManagementCluster(this, 'ManagementCluster', {
-      clusterName: config.managementClusterName,
-      access: config.managementClusterAccess,
-      kubernetesGroup: config.managementClusterGroup,
-    });
-
     // Every handler is registered before the first function is created: one esbuild pass bundles them all.
     // Bundles go next to the cloud assembly, and away once synthesised (bin/app.ts calls cleanup()).
     const assembly = Stage.of(this)?.outdir;
@@ -110,7 +109,41 @@ export class SlipwayStack extends Stack {
     const plan = planWorkflows(paths.statemachines, paths.stepHandlers);
     const vendingEntry = join(paths.eventHandlers, `${ACCOUNT_VENDED_HANDLER}.ts`);
     const sweepEntry = join(paths.eventHandlers, `${SWEEP_HANDLER}.ts`);
-    bundler.register(...apiEntries(paths.apiHandlers), ...plan.stepEntries, ...[vendingEntry, sweepEntry].filter((e) => existsSync(e)));
+    const create = config.managementClusterMode === 'create';
+    bundler.register(
+      ...apiEntries(paths.apiHandlers),
+      ...plan.stepEntries,
+      ...[vendingEntry, sweepEntry].filter((e) => existsSync(e)),
+      ...(create ? capiProvidersEntries(paths.customResourceHandlers) : []),
+    );
+
+    const access = {
+      clusterName: config.managementClusterName,
+      access: config.managementClusterAccess,
+      kubernetesGroup: config.managementClusterGroup,
+    };
+    this.managementCluster = create
+      ? new CreatedManagementCluster(this, 'ManagementCluster', {
+          ...access,
+          kubernetesVersion: config.managementKubernetesVersion,
+          nodeInstanceType: config.managementNodeInstanceType,
+          nodeCount: config.managementNodeCount,
+          natGateways: config.managementNatGateways,
+          endpointAccess: config.managementEndpointAccess,
+          adminPrincipalArns: config.managementAdminPrincipalArns,
+          cloudAccessRoleNames: config.cloudAccessRoleName,
+          capaRoleName: `${this.stackName}-capa-controller`,
+          logRetention,
+          providers: {
+            customResourcesDir: paths.customResourceHandlers,
+            bundler,
+            properties: {
+              ...CAPI_PROVIDERS_PROPERTIES_DEFAULTS,
+              ...(config.providerRepository ? { ProviderRepository: config.providerRepository } : {}),
+            },
+          },
+        })
+      : new ImportedManagementCluster(this, 'ManagementCluster', access);
 
     const naming = workflowNaming(this, this.stackName);
     this.workflows = new Workflows(this, 'Workflows', {
@@ -211,6 +244,13 @@ export class SlipwayStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Slipway API base URL' });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'ManagementClusterName', { value: this.managementCluster.clusterName, description: create ? 'Management EKS cluster (created by this stack)' : 'Management EKS cluster (imported)' });
+    if (this.managementCluster instanceof CreatedManagementCluster) {
+      new CfnOutput(this, 'CapaControllerRoleArn', {
+        value: this.managementCluster.capaRole.roleArn,
+        description: 'CAPA controller role: trust it (sts:AssumeRole + sts:TagSession) in the cloud-access roles of target accounts',
+      });
+    }
     new CfnOutput(this, 'ClusterStepsRoleArn', {
       value: this.workflows.clusterStepsRole.roleArn,
       description: 'Role of the cluster steps; has an EKS access entry on the management cluster',

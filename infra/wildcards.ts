@@ -13,6 +13,16 @@ export const WILDCARD_REASONS = {
     'Execution names are chosen at run time (deterministic per cluster/account); the grant is limited to the executions of one named state machine.',
   assumeCloudAccess:
     'Vended accounts are not known at deploy time; the grant is limited to the one role name Slipway uses in every account.',
+  capaAssumeCloudAccess:
+    'CAPA reaches each target account through an AWSClusterRoleIdentity, and target accounts are not known at deploy time; ' +
+    'the grant is limited to the configured cloud-access role names (sts:TagSession: EKS Pod Identity session tags are ' +
+    'transitive, so they travel with every AssumeRole).',
+  describeNetworkInterfaces:
+    'Lambda needs ec2:DescribeNetworkInterfaces/DescribeSubnets to attach a function to its VPC; these accept no resource-level permissions (resource must be *).',
+  networkInterfaces:
+    'Lambda creates and deletes the function\'s network interfaces at run time (ids unknown at deploy time); limited to network interfaces in this account and region.',
+  providerFrameworkInvoke:
+    'The CDK provider framework may invoke its handler function and that function\'s versions (`<function arn>:*`); it calls the unqualified ARN.',
 } as const;
 
 /** `arn:…:execution:<stateMachineName>:*`, with pseudo-parameters so its cdk-nag finding id is stable. */
@@ -30,3 +40,7 @@ export const cloudAccessRoleFinding = (roleName: string): string => `arn:<AWS::P
 export function acknowledgeWildcard(scope: IConstruct, resourceFinding: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resourceFinding}]`, reason });
 }
+
+/** `arn:…:ec2:<region>:<account>:network-interface/*` (Lambda's VPC network interfaces). */
+export const networkInterfacesArn = (): string => `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:network-interface/*`;
+export const networkInterfacesFinding = 'arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*';

@@ -163,6 +163,8 @@ export class Workflows extends Construct {
           envSchema: StepEnv,
           environment,
           role: family === 'cluster' ? this.clusterStepsRole : this.onboardingStepsRole(),
+          // Cluster steps call the management cluster: inside its VPC when its endpoint is private.
+          ...(family === 'cluster' && props.managementCluster.functionNetwork ? { network: props.managementCluster.functionNetwork } : {}),
           logRetention: props.logRetention,
           // Each step is one bounded Kubernetes/AWS operation; waits are ASL Wait states, not sleeps.
           timeout: Duration.minutes(5),

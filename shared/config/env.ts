@@ -52,6 +52,18 @@ export const EventsEnv = z.object({
 export type EventsEnv = z.infer<typeof EventsEnv>;
 export type EventsEnvInput = z.input<typeof EventsEnv>;
 
+/**
+ * The CAPI-providers custom resource (functions/custom-resources/): installs and upgrades the providers in a
+ * management cluster the stack creates. Everything that should trigger an Update is a resource property
+ * (shared/config/capi-providers.ts), not an environment variable.
+ */
+export const CapiProvidersEnv = z.object({
+  /** Name of the created management EKS cluster (endpoint and CA come from eks:DescribeCluster). */
+  SLIPWAY_MANAGEMENT_CLUSTER_NAME: z.string().min(1),
+});
+export type CapiProvidersEnv = z.infer<typeof CapiProvidersEnv>;
+export type CapiProvidersEnvInput = z.input<typeof CapiProvidersEnv>;
+
 export class EnvironmentError extends Error {
   override readonly name = 'EnvironmentError';
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../infra/config.ts';
+import { type CREATE_ONLY_KEYS, ConfigError, DEFAULT_MANAGEMENT_KUBERNETES_VERSION, loadConfig } from '../../infra/config.ts';
 
 const from = (ctx: Record<string, unknown>) => loadConfig((k) => ctx[k], Object.keys(ctx));
 
@@ -33,10 +33,87 @@ describe('deployment configuration (CDK context)', () => {
     expect(config.corsOrigins).toEqual(['https://x.example.com']);
   });
 
-  it('refuses invalid values, unknown keys, and the unimplemented create mode', () => {
+  it('refuses invalid values and unknown keys', () => {
     expect(() => from({ 'slipway:issuer': 'not a url' })).toThrow(ConfigError);
     expect(() => from({ 'slipway:logRetentionDays': '42' })).toThrow(/logRetentionDays/);
     expect(() => from({ 'slipway:isuer': 'https://x' })).toThrow(/unknown context keys: slipway:isuer/);
-    expect(() => from({ 'slipway:managementClusterMode': 'create' })).toThrow(/not implemented/);
+    expect(() => from({ 'slipway:managementClusterMode': 'adopt' })).toThrow(/managementClusterMode/);
+  });
+});
+
+describe('deployment configuration: a created management cluster', () => {
+  const create = (ctx: Record<string, unknown> = {}) => from({ 'slipway:managementClusterMode': 'create', ...ctx });
+
+  it('has defaults for every create-mode key', () => {
+    expect(create()).toMatchObject({
+      managementClusterMode: 'create',
+      managementKubernetesVersion: DEFAULT_MANAGEMENT_KUBERNETES_VERSION,
+      managementNodeInstanceType: 'm6i.large',
+      managementNodeCount: 2,
+      managementNatGateways: 1,
+      managementEndpointAccess: 'public-and-private',
+      managementAdminPrincipalArns: [],
+    });
+    expect(create().providerRepository).toBeUndefined();
+    expect(DEFAULT_MANAGEMENT_KUBERNETES_VERSION).toMatch(/^1\.\d{2}$/);
+  });
+
+  it('coerces -c strings for the create-mode keys', () => {
+    const config = create({
+      'slipway:managementKubernetesVersion': '1.35',
+      'slipway:managementNodeInstanceType': 'm7g.xlarge',
+      'slipway:managementNodeCount': '3',
+      'slipway:managementNatGateways': '2',
+      'slipway:managementEndpointAccess': 'private',
+      'slipway:managementAdminPrincipalArns': 'arn:aws:iam::123456789012:role/Admin, arn:aws:iam::123456789012:user/break-glass',
+      'slipway:providerRepository': 'https://mirror.example.com/capi/',
+    });
+    expect(config).toMatchObject({
+      managementKubernetesVersion: '1.35',
+      managementNodeInstanceType: 'm7g.xlarge',
+      managementNodeCount: 3,
+      managementNatGateways: 2,
+      managementEndpointAccess: 'private',
+      managementAdminPrincipalArns: ['arn:aws:iam::123456789012:role/Admin', 'arn:aws:iam::123456789012:user/break-glass'],
+      providerRepository: 'https://mirror.example.com/capi/',
+    });
+  });
+
+  it.each([
+    ['managementKubernetesVersion', '1.29'],
+    ['managementKubernetesVersion', 'latest'],
+    ['managementKubernetesVersion', '1.36.2'],
+    ['managementNodeInstanceType', 'large'],
+    ['managementNodeCount', '0'],
+    ['managementNodeCount', '1.5'],
+    ['managementNatGateways', '0'],
+    ['managementNatGateways', '4'],
+    ['managementEndpointAccess', 'public'],
+    ['managementAdminPrincipalArns', 'arn:aws:iam::123456789012:group/admins'],
+    ['managementAdminPrincipalArns', 'admin'],
+    ['providerRepository', 'ftp://mirror.example.com/'],
+    ['providerRepository', 'http://mirror.example.com/'],
+    ['providerRepository', 'not a url'],
+  ])('refuses %s=%s with a ConfigError naming the key', (key, value) => {
+    expect(() => create({ [`slipway:${key}`]: value })).toThrow(ConfigError);
+    expect(() => create({ [`slipway:${key}`]: value })).toThrow(new RegExp(`slipway:${key}`));
+  });
+
+  it('refuses create-mode keys on an imported cluster instead of ignoring them', () => {
+    const valid: Record<(typeof CREATE_ONLY_KEYS)[number], string> = {
+      managementKubernetesVersion: '1.35',
+      managementNodeInstanceType: 'm6i.xlarge',
+      managementNodeCount: '3',
+      managementNatGateways: '2',
+      managementEndpointAccess: 'private',
+      managementAdminPrincipalArns: 'arn:aws:iam::123456789012:role/Admin',
+    };
+    for (const [key, value] of Object.entries(valid)) {
+      expect(() => create({ [`slipway:${key}`]: value }), key).not.toThrow();
+      expect(() => from({ [`slipway:${key}`]: value }), key).toThrow(new RegExp(`slipway:${key} only apply with slipway:managementClusterMode=create`));
+    }
+    expect(() => from({ 'slipway:managementClusterMode': 'import', 'slipway:managementNodeCount': '3' })).toThrow(ConfigError);
+    // The mirror serves workload clusters' providers too.
+    expect(from({ 'slipway:providerRepository': 'https://mirror.example.com/' }).providerRepository).toBe('https://mirror.example.com/');
   });
 });

@@ -37,7 +37,17 @@ const LOG_DELIVERY = [
 ];
 
 /** The only wildcard resources the stack may grant, each with the only actions allowed on it (infra/wildcards.ts). */
-const EXPECTED_WILDCARDS: { name: string; resource: RegExp; actions: string[] }[] = [
+interface ExpectedWildcard {
+  name: string;
+  resource: RegExp;
+  actions: string[];
+  /** Where in the template (default: anywhere but a KMS key policy). */
+  path?: RegExp;
+}
+
+const KEY_POLICY = /\/KeyPolicy$/;
+
+const EXPECTED_WILDCARDS: ExpectedWildcard[] = [
   { name: 'X-Ray / Step Functions log delivery (no resource-level permissions)', resource: /^\*$/, actions: [...XRAY, ...LOG_DELIVERY] },
   {
     name: 'executions of one named state machine',
@@ -47,11 +57,56 @@ const EXPECTED_WILDCARDS: { name: string; resource: RegExp; actions: string[] }[
   { name: 'the cloud-access role in vended accounts', resource: /^arn:<AWS::Partition>:iam::\*:role\/SlipwayProvisioner$/, actions: ['sts:AssumeRole'] },
 ];
 
-describe('IAM: least privilege', () => {
+/** What a created management cluster adds. */
+const CREATE_WILDCARDS: ExpectedWildcard[] = [
+  {
+    name: 'CAPA: the cloud-access role in target accounts',
+    resource: /^arn:<AWS::Partition>:iam::\*:role\/SlipwayProvisioner$/,
+    actions: ['sts:AssumeRole', 'sts:TagSession'],
+  },
+  {
+    name: 'the provider framework invoking its handlers and their versions',
+    resource: /^<ManagementClusterProviders[A-Za-z0-9]+\.Arn>:\*$/,
+    actions: ['lambda:InvokeFunction'],
+  },
+  {
+    name: 'the secrets key policy (Resource * is the key itself)',
+    resource: /^\*$/,
+    path: KEY_POLICY,
+    actions: [
+      'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation', 'kms:ListKeyPolicies',
+      'kms:ListResourceTags', 'kms:TagResource', 'kms:UntagResource', 'kms:UpdateKeyDescription', 'kms:EnableKey', 'kms:DisableKey',
+      'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:Encrypt', 'kms:Decrypt', 'kms:ListGrants', 'kms:CreateGrant',
+      'kms:RevokeGrant', 'kms:RetireGrant',
+    ],
+  },
+];
+
+/** What functions in the VPC add (private endpoint). */
+const PRIVATE_WILDCARDS: ExpectedWildcard[] = [
+  { name: 'Lambda VPC: describe calls (no resource-level permissions)', resource: /^\*$/, actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'] },
+  {
+    name: "Lambda VPC: the functions' network interfaces",
+    resource: /^arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface\/\*$/,
+    actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+  },
+];
+
+const MODES = [
+  { mode: 'import', context: {}, wildcards: EXPECTED_WILDCARDS },
+  { mode: 'create', context: { 'slipway:managementClusterMode': 'create' }, wildcards: [...EXPECTED_WILDCARDS, ...CREATE_WILDCARDS] },
+  {
+    mode: 'create, private endpoint',
+    context: { 'slipway:managementClusterMode': 'create', 'slipway:managementEndpointAccess': 'private' },
+    wildcards: [...EXPECTED_WILDCARDS, ...CREATE_WILDCARDS, ...PRIVATE_WILDCARDS],
+  },
+];
+
+describe.each(MODES)('IAM: least privilege ($mode)', ({ context, wildcards }) => {
   let built: Built;
   let statements: { path: string; statement: Statement }[];
   beforeAll(() => {
-    built = synthTemplate();
+    built = synthTemplate({ context });
     statements = allStatements(built.template.toJSON().Resources);
   });
 
@@ -72,16 +127,19 @@ describe('IAM: least privilege', () => {
     const seen = new Set<string>();
     for (const { path, statement } of statements) {
       if (statement.Effect !== 'Allow') continue;
+      const actions = [statement.Action ?? []].flat();
       for (const resource of [statement.Resource ?? []].flat().map(renderValue)) {
         if (!resource.includes('*')) continue;
-        const expected = EXPECTED_WILDCARDS.find((w) => w.resource.test(resource));
-        expect(expected, `${path}: unexpected wildcard resource ${resource}`).toBeDefined();
-        for (const action of [statement.Action ?? []].flat()) expect(expected?.actions, `${path}: ${action} on ${resource}`).toContain(action);
+        // The statement's actions must all be allowed on that resource by one entry, in the right place.
+        const expected = wildcards.find(
+          (w) => w.resource.test(resource) && (w.path ?? /^(?!.*\/KeyPolicy$)/).test(path) && actions.every((a) => w.actions.includes(a)),
+        );
+        expect(expected, `${path}: unexpected wildcard resource ${resource} for ${actions.join(', ')}`).toBeDefined();
         seen.add(expected?.name ?? '');
       }
     }
     // The fixture deploys an onboarding workflow and the vending handler, so every kind shows up.
-    expect([...seen].sort()).toEqual(EXPECTED_WILDCARDS.map((w) => w.name).sort());
+    expect([...seen].sort()).toEqual(wildcards.map((w) => w.name).sort());
   });
 
   it('writes logs only to each function own log group (no AWSLambdaBasicExecutionRole)', () => {

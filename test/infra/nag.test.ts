@@ -33,6 +33,18 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
+  it.each([
+    ['public-and-private', {}],
+    ['private', { 'slipway:managementEndpointAccess': 'private' }],
+  ])('finds nothing unacknowledged with a created management cluster (endpoint %s)', (_endpoint, extra) => {
+    const { app } = buildStack({
+      outdir: outdir(),
+      context: { 'slipway:managementClusterMode': 'create', 'slipway:managementAdminPrincipalArns': 'arn:aws:iam::123456789012:role/Admin', ...extra },
+    });
+    addNagChecks(app);
+    expect(() => app.synth()).not.toThrow();
+  });
+
   it('does fail a synth on an unacknowledged finding (the check is live)', () => {
     const app = new App({ outdir: outdir() });
     new sns.Topic(new Stack(app, 'Bad'), 'Plain');

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureBundles } from '../../bench/bundles.ts';
 import { apiEntries } from '../../infra/api.ts';
 import { BUNDLE, FunctionBundler } from '../../infra/bundling.ts';
+import { capiProvidersEntries } from '../../infra/capi-providers.ts';
 import { DEFAULT_PATHS, REPO_ROOT } from '../../infra/stack.ts';
 import { planWorkflows } from '../../infra/workflows.ts';
 import { buildStack, FIXTURE_PATHS, resourcesOf, removeOutdirs } from './helpers.ts';
@@ -75,12 +76,12 @@ describe('bench: bundle sizes, built the way the stack builds them', () => {
 });
 
 describe('every real handler bundle loads in Node (ESM, CommonJS interop, externals)', () => {
-  it('imports each API route group and each present step handler and finds its handler', async () => {
+  it('imports each API route group, each present step handler and the custom-resource handlers, and finds its handler', async () => {
     // Inside the repository, so the external @aws-sdk/* resolve from node_modules as the runtime's would.
     const outdir = mkdtempSync(join(REPO_ROOT, 'node_modules/.cache-slipway-bundles-'));
     try {
       const steps = planWorkflows(DEFAULT_PATHS.statemachines, DEFAULT_PATHS.stepHandlers).referencedStepEntries.filter((e) => existsSync(e));
-      const entries = [...apiEntries(DEFAULT_PATHS.apiHandlers), ...steps];
+      const entries = [...apiEntries(DEFAULT_PATHS.apiHandlers), ...steps, ...capiProvidersEntries(DEFAULT_PATHS.customResourceHandlers)];
       const bundler = new FunctionBundler(REPO_ROOT, outdir);
       bundler.register(...entries);
       bundler.buildPending();
