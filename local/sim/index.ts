@@ -8,6 +8,12 @@
  * `classes.ts` in namespace `default` — reference them as `spec.topology.classRef {name, namespace:
  * "default"}`, worker class `default-worker`.
  *
+ * The simulator also serves a provider release repository at `<url>/releases/<provider-label>/<version>/<file>`
+ * (clusterctl's local-repository layout, no authentication; see releases.ts): cert-manager's static manifest and
+ * each provider's components + metadata.yaml. Applied to a cluster (variables substituted, clusterctl's labels
+ * and inventory added) they work there: the simulated cert-manager (controllers/certmanager.ts) issues the
+ * webhook certificates the provider Deployments mount, and the controllers start once those are Available.
+ *
  * Workload clusters are reached through their `<cluster>-kubeconfig` Secret (key `value`), whose server is
  * `<url>/clusters/<namespace>--<cluster>` with a bearer token for user `<cluster>-admin`.
  *
@@ -29,6 +35,7 @@ import { type CloudCounters, SimCloud } from './cloud.ts';
 import { Manager } from './controllers/manager.ts';
 import { clusterKey, Rng } from './controllers/naming.ts';
 import { providerComponents } from './controllers/providers.ts';
+import { RELEASES_PREFIX, releaseFile } from './releases.ts';
 import { type ProfileName, type Timing, timingFor } from './timing.ts';
 
 export const MANAGEMENT_CLUSTER = 'management';
@@ -85,6 +92,11 @@ export interface SimulatorFaults {
 export interface Simulator {
   /** `http://127.0.0.1:PORT` (`https://` with `tls`) */
   readonly url: string;
+  /**
+   * The provider release repository, `<url>/releases`: `<provider-label>/<version>/<file>` as in clusterctl's
+   * local repository layout (see releases.ts), no authentication.
+   */
+  readonly releasesUrl: string;
   readonly timing: Timing;
   readonly cloud: SimCloud;
   readonly server: ApiServer;
@@ -119,6 +131,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     ...(options.adminToken !== undefined ? { adminToken: options.adminToken } : {}),
   });
   const url = server.url;
+  server.addFileSource(RELEASES_PREFIX, (path) => {
+    const [provider = '', version = '', file = '', ...rest] = path;
+    const text = rest.length === 0 ? releaseFile(provider, version, file) : undefined;
+    return text === undefined ? undefined : { contentType: 'application/yaml', body: text };
+  });
   const cloud = new SimCloud(timing, { seed });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), publicUrl: url, crdGatedWorkloads: options.crdGatedWorkloads ?? false, log });
@@ -160,6 +177,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   return {
     url,
+    releasesUrl: `${url}/${RELEASES_PREFIX}`,
     timing,
     cloud,
     server,
@@ -222,5 +240,6 @@ function installManagement(store: import('./apiserver/store.ts').ClusterStore): 
 export type { Faults } from './apiserver/server.ts';
 export type { Kubeconfig } from './apiserver/kubeconfig.ts';
 export { CLUSTER_CLASS_NAMES, CLUSTER_CLASS_NAMESPACE, DEFAULT_WORKER_CLASS } from './classes.ts';
-export { certManagerComponents, PROVIDERS, providerComponents } from './controllers/providers.ts';
+export { CERT_MANAGER_VERSION, certManagerComponents, PROVIDERS, providerComponents } from './controllers/providers.ts';
+export { CERT_MANAGER_FILE, CERT_MANAGER_LABEL, COMPONENTS_FILE, METADATA_FILE, type ReleaseFile, releaseFiles } from './releases.ts';
 export type { ProfileName, Timing } from './timing.ts';

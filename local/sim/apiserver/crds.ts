@@ -15,7 +15,8 @@ export function crdName(info: Pick<KindInfo, 'plural' | 'group'>): string {
 
 export function crdFor(info: KindInfo): KubeObject {
   const labels: Record<string, string> = { 'clusterctl.cluster.x-k8s.io': '' };
-  if (info.provider === 'inventory') labels['clusterctl.cluster.x-k8s.io/core'] = 'inventory';
+  // clusterctl marks its own inventory CRD and the cert-manager it installs as "core" components, not providers.
+  if (info.provider === 'inventory' || info.provider === 'cert-manager') labels['clusterctl.cluster.x-k8s.io/core'] = info.provider;
   else if (info.provider !== undefined) {
     labels['cluster.x-k8s.io/provider'] = info.provider;
     // The contract label CAPI reads to pick the version of a provider's kind for a given contract.
@@ -43,7 +44,7 @@ export function crdFor(info: KindInfo): KubeObject {
   };
 }
 
-/** CRDs of the registry's custom kinds, optionally only those of some providers (`cluster-api`, `inventory`, …). */
+/** CRDs of the registry's custom kinds, optionally only those of some providers (`cluster-api`, `inventory`, `cert-manager`, …). */
 export function crdsFor(providers?: readonly string[], kinds: readonly KindInfo[] = KINDS): KubeObject[] {
   return kinds.filter((k) => k.custom && (providers === undefined || (k.provider !== undefined && providers.includes(k.provider)))).map(crdFor);
 }

@@ -29,6 +29,11 @@ export interface KindInfo {
    * written `[]`, → key fields. Server-side apply merges and owns their items by key; other lists are atomic.
    */
   readonly listKeys?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Names are path segments (anything but `/`, `%`, `.` and `..`) rather than DNS subdomains, as for RBAC
+   * objects — cert-manager's release has roles named `cert-manager:leaderelection`.
+   */
+  readonly pathSegmentNames?: boolean;
 }
 
 /** Associative lists of every kind: owner references by uid, conditions by type. */
@@ -96,7 +101,11 @@ export const KINDS: readonly KindInfo[] = [
   k({ group: 'apps', versions: ['v1'], kind: 'DaemonSet', namespaced: true, statusSubresource: true, custom: false, shortNames: ['ds'], listKeys: POD_SPEC_LISTS('spec.template.spec') }),
   // rbac.authorization.k8s.io/v1
   ...(['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'] as const).map((kind) =>
-    k({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind, namespaced: !kind.startsWith('Cluster'), statusSubresource: false, custom: false }),
+    k({ group: 'rbac.authorization.k8s.io', versions: ['v1'], kind, namespaced: !kind.startsWith('Cluster'), statusSubresource: false, custom: false, pathSegmentNames: true }),
+  ),
+  // admissionregistration.k8s.io/v1: stored, never called (no admission request leaves the simulator)
+  ...(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'] as const).map((kind) =>
+    k({ group: 'admissionregistration.k8s.io', versions: ['v1'], kind, namespaced: false, statusSubresource: false, custom: false, listKeys: { webhooks: ['name'] } }),
   ),
   // networking.k8s.io/v1
   k({ group: 'networking.k8s.io', versions: ['v1'], kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true, statusSubresource: false, custom: false, shortNames: ['netpol'] }),
@@ -141,6 +150,13 @@ export const KINDS: readonly KindInfo[] = [
   cr(`addons.${CAPI}`, 'v1alpha1', 'HelmReleaseProxy', { provider: 'addon-helm' }),
   cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSet', { shortNames: ['crs'], provider: 'cluster-api' }),
   cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSetBinding', { statusSubresource: false, shortNames: ['crsb'], provider: 'cluster-api' }),
+  // cert-manager (installed by clusterctl before the providers; simulated in controllers/certmanager.ts)
+  cr('cert-manager.io', 'v1', 'Certificate', { shortNames: ['cert', 'certs'], provider: 'cert-manager' }),
+  cr('cert-manager.io', 'v1', 'Issuer', { provider: 'cert-manager' }),
+  cr('cert-manager.io', 'v1', 'ClusterIssuer', { namespaced: false, provider: 'cert-manager' }),
+  cr('cert-manager.io', 'v1', 'CertificateRequest', { shortNames: ['cr', 'crs'], provider: 'cert-manager' }),
+  cr('acme.cert-manager.io', 'v1', 'Order', { provider: 'cert-manager' }),
+  cr('acme.cert-manager.io', 'v1', 'Challenge', { provider: 'cert-manager' }),
   // clusterctl inventory
   cr(`clusterctl.${CAPI}`, 'v1alpha3', 'Provider', { statusSubresource: false, provider: 'inventory' }),
 ];

@@ -6,6 +6,9 @@
  *
  * Admin endpoints (bearer `adminToken` when one is set): `GET /sim/counters`, `GET /sim/counters/<cluster>`,
  * `PUT /sim/faults/<cluster|*>` (body: Faults, `{}` clears).
+ *
+ * Static files (`addFileSource(prefix, source)`): `GET /<prefix>/<path…>` without authentication, e.g. the
+ * provider release repository under `/releases`; an unknown file is a 404 `application/problem+json`.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -81,6 +84,15 @@ export interface ClusterCounters {
   [extra: string]: unknown;
 }
 
+/** A file served as is (`GET /<prefix>/<path…>`). */
+export interface StaticFile {
+  contentType: string;
+  body: string;
+}
+
+/** Looks a file up by the path segments after the prefix; undefined answers 404. */
+export type FileSource = (path: readonly string[]) => StaticFile | undefined;
+
 /** Adds counters to a cluster's report (the façade plugs the simulated cloud's instance counts in here). */
 export type CounterSource = (cluster: string) => Record<string, unknown>;
 
@@ -102,6 +114,8 @@ export interface ApiServer {
   allCounters(): Record<string, ClusterCounters>;
   resetCounters(cluster?: string): void;
   addCounterSource(source: CounterSource): void;
+  /** Serves unauthenticated files under `/<prefix>/` (a prefix other than `clusters` and `sim`). */
+  addFileSource(prefix: string, source: FileSource): void;
   close(): Promise<void>;
 }
 
@@ -217,6 +231,7 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
   const historySize = opts.watchHistory ?? 5000;
   const clusters = new Map<string, ClusterState>();
   const counterSources: CounterSource[] = [];
+  const fileSources = new Map<string, FileSource>();
   let globalFaults: FaultState | undefined;
   let baseUrl = '';
 
@@ -617,6 +632,30 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     throw NotFoundError.path();
   }
 
+  // ── static files ─────────────────────────────────────────────────────────────────────────────────────────
+
+  function sendProblem(res: ServerResponse, status: number, title: string, detail: string): void {
+    const text = JSON.stringify({ type: 'about:blank', title, status, detail });
+    res.writeHead(status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  function serveFile(req: IncomingMessage, res: ServerResponse, source: FileSource, path: string[], pathname: string): void {
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      sendProblem(res, 405, 'Method Not Allowed', `${req.method ?? ''} is not allowed on ${pathname}`);
+      return;
+    }
+    const file = source(path);
+    if (file === undefined) {
+      sendProblem(res, 404, 'Not Found', `no file at ${pathname}`);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': Buffer.byteLength(file.body), 'Cache-Control': 'public, max-age=300' });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
+  }
+
   // ── request entry point ──────────────────────────────────────────────────────────────────────────────────
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -631,6 +670,11 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       throw BadRequestError.of(`malformed request path: ${pathname}`);
     }
     if (path[0] === 'sim') return handleAdmin(req, res, path);
+    const files = fileSources.get(path[0] ?? '');
+    if (files !== undefined) {
+      serveFile(req, res, files, path.slice(1), pathname);
+      return;
+    }
     if (path[0] !== 'clusters' || path.length < 2) throw NotFoundError.path();
     const c = clusters.get(path[1] ?? '');
     if (c === undefined) throw NotFoundError.path();
@@ -800,6 +844,10 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     },
     addCounterSource(source) {
       counterSources.push(source);
+    },
+    addFileSource(prefix, source) {
+      if (prefix === 'clusters' || prefix === 'sim' || prefix.includes('/') || prefix === '') throw new RangeError(`cannot serve files under "/${prefix}"`);
+      fileSources.set(prefix, source);
     },
     async close() {
       for (const name of [...clusters.keys()]) api.removeCluster(name);

@@ -635,6 +635,10 @@ export class ClusterStore {
     const isNamespace = info.group === '' && info.kind === 'Namespace';
     if (!meta.name) {
       errors.push({ field: 'metadata.name', type: 'FieldValueRequired', detail: 'name or generateName is required' });
+    } else if (info.pathSegmentNames === true) {
+      if (meta.name === '.' || meta.name === '..' || /[/%]/.test(meta.name)) {
+        errors.push({ field: 'metadata.name', type: 'FieldValueInvalid', value: meta.name, detail: `may not be '.' or '..' and may not contain '/' or '%'` });
+      }
     } else if (isNamespace ? !DNS_LABEL.test(meta.name) || meta.name.length > 63 : !DNS_SUBDOMAIN.test(meta.name) || meta.name.length > 253) {
       errors.push({
         field: 'metadata.name',

@@ -9,14 +9,19 @@
  *   pod template tolerates (so a cluster with only control-plane nodes needs the control-plane toleration);
  * - CAPI provider Deployments (label `clusterctl.cluster.x-k8s.io`) also need an Available
  *   `cert-manager/cert-manager-webhook`: without it their webhook certificates never appear and the pods crash;
+ * - a pod whose Secret or ConfigMap volume (not `optional`) is missing stays in ContainerCreating: the Deployment
+ *   is unavailable until the object exists (its creation wakes the Deployment up);
+ * - a provider Deployment (label `cluster.x-k8s.io/provider`) whose args still hold a clusterctl variable
+ *   (`${VAR:=default}`, a release applied without substitution) crash-loops on the unparsable flag;
  * - DaemonSets report numberReady over the nodes whose taints they tolerate;
- * - the provider gates: which CAPI providers are installed (Provider inventory + Available Deployment).
+ * - the gates: which CAPI providers are installed (Provider inventory + Available Deployment), and which of
+ *   cert-manager's Deployments are Available (controller, cainjector, webhook: see certmanager.ts).
  */
 import { API_CLUSTERCTL } from '../classes.ts';
 import type { SimContext } from './context.ts';
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_WEBHOOK, PROVIDERS } from './providers.ts';
 import type { ClusterRuntime, Key, ProviderGate, Reconciler, ReconcileResult } from './runtime.ts';
-import type { DaemonSet, Deployment, KObject, NodeObject, PodTemplate, Taint, Toleration } from './types.ts';
+import type { DaemonSet, Deployment, KObject, NodeObject, PodTemplate, Taint, Toleration, Volume } from './types.ts';
 import { canonicalEqual, copy, NODE_ROLE_CP, nowIso } from './util.ts';
 
 export const CNI_K8S_APPS = new Set(['cilium', 'calico-node', 'aws-node', 'kube-flannel', 'antrea-agent', 'weave-net']);
@@ -160,6 +165,7 @@ export function deploymentReconciler(sim: SimContext): Reconciler {
         const webhook = await rt.client.get<Deployment>('apps/v1', 'Deployment', CERT_MANAGER_WEBHOOK, CERT_MANAGER_NAMESPACE);
         if (!deploymentAvailable(webhook)) target = undefined;
       }
+      if (target !== undefined && (hasUnsubstitutedVariables(d) || (await missingVolumeSources(rt, d)).length > 0)) target = undefined;
       const replicas = d.spec?.replicas ?? 1;
       let available = false;
       let waitMs: number | undefined;
@@ -212,6 +218,37 @@ export function deploymentReconciler(sim: SimContext): Reconciler {
       return waitMs !== undefined ? { requeueAfterMs: waitMs } : undefined;
     },
   };
+}
+
+/** The Secret and ConfigMap names a pod template mounts without `optional: true` (the kubelet waits for them). */
+export function requiredVolumeSources(template: PodTemplate | undefined): { kind: 'Secret' | 'ConfigMap'; name: string }[] {
+  const out: { kind: 'Secret' | 'ConfigMap'; name: string }[] = [];
+  const add = (kind: 'Secret' | 'ConfigMap', name: string | undefined, optional: boolean | undefined) => {
+    if (name !== undefined && name !== '' && optional !== true) out.push({ kind, name });
+  };
+  for (const v of template?.spec?.volumes ?? ([] as Volume[])) {
+    add('Secret', v.secret?.secretName, v.secret?.optional);
+    add('ConfigMap', v.configMap?.name, v.configMap?.optional);
+    for (const source of v.projected?.sources ?? []) {
+      add('Secret', source.secret?.name, source.secret?.optional);
+      add('ConfigMap', source.configMap?.name, source.configMap?.optional);
+    }
+  }
+  return out;
+}
+
+async function missingVolumeSources(rt: ClusterRuntime, d: Deployment): Promise<string[]> {
+  const missing: string[] = [];
+  for (const s of requiredVolumeSources(d.spec?.template)) {
+    if ((await rt.client.get('v1', s.kind, s.name, d.metadata.namespace)) === undefined) missing.push(`${s.kind} ${s.name}`);
+  }
+  return missing;
+}
+
+/** A provider controller started with a literal `${VAR:=default}` flag (the release was not substituted). */
+function hasUnsubstitutedVariables(d: Deployment): boolean {
+  if (d.metadata.labels?.['cluster.x-k8s.io/provider'] === undefined) return false;
+  return (d.spec?.template?.spec?.containers ?? []).some((c) => (c.args ?? []).some((a) => a.includes('${')));
 }
 
 function needsCertManager(d: Deployment): boolean {
@@ -271,6 +308,13 @@ const GATE_OF: Record<string, ProviderGate> = {
   AddonProvider: 'addon-helm',
 };
 
+/** cert-manager's Deployments and the gate each one's Availability opens (see certmanager.ts). */
+const CERT_MANAGER_GATES: readonly [string, ProviderGate][] = [
+  ['cert-manager', 'cert-manager'],
+  ['cert-manager-cainjector', 'cert-manager-cainjector'],
+  [CERT_MANAGER_WEBHOOK, 'cert-manager-webhook'],
+];
+
 /** Recomputes which providers are installed and Available in this virtual cluster (single key). */
 export function providerGateReconciler(): Reconciler {
   return {
@@ -281,6 +325,9 @@ export function providerGateReconciler(): Reconciler {
     listable: false,
     async reconcile(rt: ClusterRuntime): Promise<ReconcileResult | undefined> {
       const open: ProviderGate[] = [];
+      for (const [name, gate] of CERT_MANAGER_GATES) {
+        if (deploymentAvailable(await rt.client.get<Deployment>('apps/v1', 'Deployment', name, CERT_MANAGER_NAMESPACE))) open.push(gate);
+      }
       for (const p of PROVIDERS) {
         const inventory = await rt.client.get(API_CLUSTERCTL, 'Provider', p.name, p.namespace);
         if (inventory === undefined) continue;

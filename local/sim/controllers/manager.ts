@@ -11,6 +11,7 @@ import type { Instance, SimCloud } from '../cloud.ts';
 import type { Timing } from '../timing.ts';
 import { helmChartProxyReconciler, helmReleaseProxyReconciler } from './addons.ts';
 import { bootstrapReconciler } from './bootstrap.ts';
+import { certManagerReconcilers, certManagerRouter } from './certmanager.ts';
 import type { Client } from './client.ts';
 import { clusterReconciler } from './cluster.ts';
 import { clusterClassReconciler } from './clusterclass.ts';
@@ -82,8 +83,9 @@ export class Manager implements SimContext {
       providerGateReconciler(),
       helmChartProxyReconciler(this),
       helmReleaseProxyReconciler(this),
+      ...certManagerReconcilers(),
     ];
-    this.#routers = standardRouters(this);
+    this.#routers = [...standardRouters(this), certManagerRouter()];
     this.cloud.onChange((instance) => this.#onInstance(instance));
     this.cloud.setClaimChecker((key) => (this.#machineClaims.get(key)?.size ?? 0) > 0);
   }

@@ -96,7 +96,7 @@ export interface ComponentOptions {
 
 export const CERT_MANAGER_NAMESPACE = 'cert-manager';
 export const CERT_MANAGER_WEBHOOK = 'cert-manager-webhook';
-const CERT_MANAGER_VERSION = 'v1.16.2';
+export const CERT_MANAGER_VERSION = 'v1.16.2';
 
 /** cert-manager as its static manifest installs it: namespace and three Deployments. */
 export function certManagerComponents(tolerateControlPlane = true): ComponentObject[] {

@@ -9,7 +9,8 @@ import type { Manager } from './manager.ts';
 import { clusterKey } from './naming.ts';
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_WEBHOOK, PROVIDERS } from './providers.ts';
 import type { ClusterRuntime, EventRouter } from './runtime.ts';
-import type { Cluster, KObject, Machine } from './types.ts';
+import { requiredVolumeSources } from './kubelet.ts';
+import type { Cluster, Deployment, KObject, Machine } from './types.ts';
 import { A_PAUSED, L_CLUSTER_NAME } from './util.ts';
 
 const CONTROLLER_OF_KIND: Record<string, string> = {
@@ -38,7 +39,8 @@ const CLUSTER_CHILDREN: { apiVersion: string; kind: string }[] = [
   { apiVersion: API_ADDONS, kind: 'HelmReleaseProxy' },
 ];
 
-const PROVIDER_NAMESPACES = new Set(PROVIDERS.map((p) => p.namespace));
+/** Where Deployment changes can open or close a gate (providers, cert-manager). */
+const PROVIDER_NAMESPACES = new Set([...PROVIDERS.map((p) => p.namespace), CERT_MANAGER_NAMESPACE]);
 
 function key(o: KObject) {
   return { namespace: o.metadata.namespace ?? '', name: o.metadata.name };
@@ -102,8 +104,11 @@ export function standardRouters(manager: Manager): EventRouter[] {
     }
   };
 
-  const kubelet: EventRouter = (rt, { object }) => {
-    if (object.kind === 'Node' && object.apiVersion === 'v1') {
+  const kubelet: EventRouter = (rt, { type, object }) => {
+    if ((object.kind === 'Secret' || object.kind === 'ConfigMap') && object.apiVersion === 'v1' && type !== 'MODIFIED') {
+      // Pods waiting in ContainerCreating for a volume's Secret or ConfigMap start once it exists.
+      rt.spawn('enqueue', enqueueMounting(rt, object.kind, object.metadata.namespace ?? '', object.metadata.name));
+    } else if (object.kind === 'Node' && object.apiVersion === 'v1') {
       rt.spawn('enqueue', enqueueAll(rt, 'apps/v1', 'Deployment', 'deployment'));
       rt.spawn('enqueue', enqueueAll(rt, 'apps/v1', 'DaemonSet', 'daemonset'));
       for (const host of manager.hostsOfWorkload(rt.name)) host.runtime.enqueue('machine', { namespace: host.namespace, name: object.metadata.name });
@@ -120,6 +125,13 @@ export function standardRouters(manager: Manager): EventRouter[] {
   };
 
   return [owners, capi, kubelet];
+}
+
+async function enqueueMounting(rt: ClusterRuntime, kind: 'Secret' | 'ConfigMap', namespace: string, name: string): Promise<void> {
+  if (rt.stopped || namespace === '') return;
+  for (const d of await rt.client.list<Deployment>('apps/v1', 'Deployment', { namespace })) {
+    if (requiredVolumeSources(d.spec?.template).some((s) => s.kind === kind && s.name === name)) rt.enqueue('deployment', key(d));
+  }
 }
 
 async function enqueueAll(rt: ClusterRuntime, apiVersion: string, kind: string, controller: string): Promise<void> {

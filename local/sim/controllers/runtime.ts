@@ -7,8 +7,21 @@
 import type { Client } from './client.ts';
 import type { KObject } from './types.ts';
 
-/** The provider whose installation switches a reconciler on in a virtual cluster ('kubelet' = always on). */
-export type ProviderGate = 'kubelet' | 'cluster-api' | 'topology' | 'bootstrap-kubeadm' | 'control-plane-kubeadm' | 'infrastructure-sim' | 'addon-helm';
+/**
+ * The component whose installation switches a reconciler on in a virtual cluster ('kubelet' = always on): a CAPI
+ * provider, the topology feature, or one of cert-manager's three Deployments.
+ */
+export type ProviderGate =
+  | 'kubelet'
+  | 'cluster-api'
+  | 'topology'
+  | 'bootstrap-kubeadm'
+  | 'control-plane-kubeadm'
+  | 'infrastructure-sim'
+  | 'addon-helm'
+  | 'cert-manager'
+  | 'cert-manager-cainjector'
+  | 'cert-manager-webhook';
 
 export interface Key {
   namespace: string;

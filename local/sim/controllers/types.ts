@@ -223,9 +223,22 @@ export interface NodeObject extends KObject {
   };
 }
 
+/** A pod volume: only the sources the kubelet must find before a container can start. */
+export interface Volume {
+  name: string;
+  secret?: { secretName?: string; optional?: boolean };
+  configMap?: { name?: string; optional?: boolean };
+  projected?: { sources?: { secret?: { name?: string; optional?: boolean }; configMap?: { name?: string; optional?: boolean } }[] };
+}
+
 export interface PodTemplate {
   metadata?: { labels?: Record<string, string> };
-  spec?: { tolerations?: Toleration[]; nodeSelector?: Record<string, string>; containers?: { args?: string[]; env?: { name: string; value?: string }[] }[] };
+  spec?: {
+    tolerations?: Toleration[];
+    nodeSelector?: Record<string, string>;
+    containers?: { args?: string[]; env?: { name: string; value?: string }[] }[];
+    volumes?: Volume[];
+  };
 }
 
 export interface Deployment extends KObject {
