@@ -24,7 +24,7 @@
  *
  * The YAML is generated here from the simulator's kinds and provider list, once per file.
  */
-import { dumpYaml } from '@kubernetes/client-node';
+import { dumpYaml, loadYaml } from '@kubernetes/client-node';
 import { crdFor } from './apiserver/crds.ts';
 import { type KindInfo, KINDS } from './apiserver/kinds.ts';
 import type { KubeObject } from './apiserver/types.ts';
@@ -550,9 +550,11 @@ export function certManagerDocuments(): Obj[] {
 }
 
 function toYaml(docs: readonly object[]): string {
-  // No anchors (shared sub-objects would become aliases) and no folding: clusterctl substitutes variables in the
-  // text before parsing it.
-  return docs.map((d) => dumpYaml(d, { noRefs: true, lineWidth: -1 })).join('---\n');
+  // dumpYaml serialises through client-node's typed models, which hold wire names like
+  // `x-kubernetes-preserve-unknown-fields` under other names: read the wire JSON into the model first (JSON is
+  // YAML). No anchors (shared sub-objects would become aliases) and no folding: clusterctl substitutes variables
+  // in the text before parsing it.
+  return docs.map((d) => dumpYaml(loadYaml(JSON.stringify(d)), { noRefs: true, lineWidth: -1 })).join('---\n');
 }
 
 const cache = new Map<string, string | null>();

@@ -128,6 +128,8 @@ describe('provider release repository', () => {
     expect(uses.length).toBeGreaterThan(5);
     for (const u of uses) expect(u).toMatch(/^\$\{[A-Z0-9_]+:=[^}]*\}$/);
     expect(text).toContain(`ClusterTopology=${v('CLUSTER_TOPOLOGY:=false')}`);
+    // Wire names survive the YAML (client-node's models rename some of them)
+    expect(text).toContain('x-kubernetes-preserve-unknown-fields: true');
     expect(variablesOf(text)).toEqual(expect.arrayContaining(['CLUSTER_TOPOLOGY', 'EXP_MACHINE_POOL', 'CAPI_DIAGNOSTICS_ADDRESS']));
     const kinds = docs.map((d) => d.kind);
     expect(kinds[0]).toBe('Namespace');
