@@ -72,6 +72,10 @@ export const SlipwayConfig = z.object({
   managementNodeCount: z.coerce.number().int().min(1).max(20).default(2),
   /** NAT gateways of the created VPC: 1 (default, cheapest) up to one per availability zone (3). */
   managementNatGateways: z.coerce.number().int().min(1).max(3).default(1),
+  /** An existing VPC to build the cluster in instead of creating one (with `managementSubnetIds`). */
+  managementVpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id (vpc-…)').optional(),
+  /** Private subnets of `managementVpcId`, in two AZs at least, with a route out (NAT). */
+  managementSubnetIds: list.pipe(z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id (subnet-…)')).min(2, 'two subnets at least (EKS needs two AZs)')).optional(),
   /**
    * `public-and-private` (default): the API server answers on a public endpoint too, authenticated by IAM
    * (access entries) — the functions stay outside the VPC. `private`: private endpoint only, and the functions
@@ -136,6 +140,13 @@ export function loadConfig(get: (key: string) => unknown, allKeys: readonly stri
     const fields = result.error.issues.map((i) => `${CONTEXT_PREFIX}${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid context: ${fields}`);
   }
+  const { managementVpcId, managementSubnetIds } = result.data;
+  if ((managementVpcId === undefined) !== (managementSubnetIds === undefined)) {
+    throw new ConfigError(`${CONTEXT_PREFIX}managementVpcId and ${CONTEXT_PREFIX}managementSubnetIds go together`);
+  }
+  if (managementVpcId !== undefined && raw.managementNatGateways !== undefined) {
+    throw new ConfigError(`${CONTEXT_PREFIX}managementNatGateways applies to a created VPC, not to ${CONTEXT_PREFIX}managementVpcId`);
+  }
   if (result.data.managementClusterMode === 'import') {
     // They would change nothing on an imported cluster: a deployer who sets one expects an effect.
     const misplaced = CREATE_ONLY_KEYS.filter((k) => raw[k] !== undefined);
@@ -154,6 +165,8 @@ export const CREATE_ONLY_KEYS = [
   'managementNodeInstanceType',
   'managementNodeCount',
   'managementNatGateways',
+  'managementVpcId',
+  'managementSubnetIds',
   'managementEndpointAccess',
   'managementAdminPrincipalArns',
 ] as const satisfies readonly (keyof SlipwayConfig)[];

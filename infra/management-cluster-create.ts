@@ -19,7 +19,7 @@
  * - The CAPI providers, installed by a custom resource (infra/capi-providers.ts).
  */
 import { createHash } from 'node:crypto';
-import { RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -55,6 +55,8 @@ export interface CreatedManagementClusterProps extends ManagementClusterAccessPr
   nodeCount: number;
   natGateways: number;
   endpointAccess: EndpointAccess;
+  /** Use this VPC and these private subnets instead of creating a VPC. */
+  existingVpc?: ExistingVpc;
   /** IAM roles/users given cluster-admin access entries. */
   adminPrincipalArns: readonly string[];
   /** Role names CAPA may assume in target accounts (AWSClusterRoleIdentity). */
@@ -69,6 +71,12 @@ export interface CreatedManagementClusterProps extends ManagementClusterAccessPr
   };
 }
 
+export interface ExistingVpc {
+  vpcId: string;
+  /** Private subnets (two AZs at least) with a route out (NAT): nodes pull images, functions reach AWS APIs. */
+  subnetIds: readonly string[];
+}
+
 /** Graviton families (m7g, c6gn, r8gd, t4g, ...): a `g` among the letters after the generation digit. */
 export function isArmInstanceType(instanceType: string): boolean {
   const family = instanceType.split('.')[0] ?? '';
@@ -81,7 +89,9 @@ const managedFinding = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Pa
 export class CreatedManagementCluster extends ManagementClusterBase {
   readonly functionNetwork: FunctionNetwork | undefined;
   protected readonly entryClusterName: string;
-  readonly vpc: ec2.Vpc;
+  readonly vpc: ec2.IVpc;
+  /** Where the nodes, the control-plane interfaces and in-VPC functions go. */
+  readonly privateSubnets: ec2.ISubnet[];
   readonly cluster: eks.CfnCluster;
   readonly secretsKey: kms.Key;
   readonly nodegroup: eks.CfnNodegroup;
@@ -93,8 +103,10 @@ export class CreatedManagementCluster extends ManagementClusterBase {
 
   constructor(scope: Construct, id: string, props: CreatedManagementClusterProps) {
     super(scope, id, props);
-    this.vpc = this.network(props);
-    const privateSubnets = this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
+    const network = props.existingVpc ? this.existingNetwork(props.existingVpc) : this.network(props);
+    this.vpc = network.vpc;
+    this.privateSubnets = network.privateSubnets;
+    const privateSubnets = this.vpc.selectSubnets({ subnets: this.privateSubnets });
 
     this.secretsKey = this.secretsEncryptionKey();
     const clusterRole = new iam.Role(this, 'ClusterRole', {
@@ -191,8 +203,19 @@ export class CreatedManagementCluster extends ManagementClusterBase {
     });
   }
 
+  /**
+   * An existing VPC, by id, with the private subnets to use: nothing is created in it but the cluster's and
+   * functions' interfaces (and a security group). Its routes (NAT), flow logs and subnet tags are its owner's.
+   */
+  private existingNetwork(existing: ExistingVpc): { vpc: ec2.IVpc; privateSubnets: ec2.ISubnet[] } {
+    // No lookup (synth stays offline): the subnets are named, so the VPC's AZ list is never consulted.
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: existing.vpcId, availabilityZones: Fn.getAzs() });
+    const privateSubnets = existing.subnetIds.map((id) => ec2.Subnet.fromSubnetId(this, `Subnet-${id}`, id));
+    return { vpc, privateSubnets };
+  }
+
   /** The VPC: private subnets with NAT, public subnets for NAT and load balancers, flow logs. */
-  private network(props: CreatedManagementClusterProps): ec2.Vpc {
+  private network(props: CreatedManagementClusterProps): { vpc: ec2.IVpc; privateSubnets: ec2.ISubnet[] } {
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
     const vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr('10.0.0.0/16'),
@@ -213,7 +236,7 @@ export class CreatedManagementCluster extends ManagementClusterBase {
     // Subnet discovery for load balancers (AWS Load Balancer Controller, in-tree service controller).
     for (const s of vpc.publicSubnets) Tags.of(s).add('kubernetes.io/role/elb', '1');
     for (const s of vpc.privateSubnets) Tags.of(s).add('kubernetes.io/role/internal-elb', '1');
-    return vpc;
+    return { vpc, privateSubnets: vpc.privateSubnets };
   }
 
   /**

@@ -130,6 +130,9 @@ export class SlipwayStack extends Stack {
           nodeCount: config.managementNodeCount,
           natGateways: config.managementNatGateways,
           endpointAccess: config.managementEndpointAccess,
+          ...(config.managementVpcId && config.managementSubnetIds
+            ? { existingVpc: { vpcId: config.managementVpcId, subnetIds: config.managementSubnetIds } }
+            : {}),
           adminPrincipalArns: config.managementAdminPrincipalArns,
           cloudAccessRoleNames: config.cloudAccessRoleName,
           capaRoleName: `${this.stackName}-capa-controller`,

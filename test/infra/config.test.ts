@@ -94,23 +94,42 @@ describe('deployment configuration: a created management cluster', () => {
     ['providerRepository', 'ftp://mirror.example.com/'],
     ['providerRepository', 'http://mirror.example.com/'],
     ['providerRepository', 'not a url'],
+    ['managementSubnetIds', 'subnet-0123456789abcdef0'],
+    ['managementSubnetIds', 'sn-1,sn-2'],
   ])('refuses %s=%s with a ConfigError naming the key', (key, value) => {
     expect(() => create({ [`slipway:${key}`]: value })).toThrow(ConfigError);
     expect(() => create({ [`slipway:${key}`]: value })).toThrow(new RegExp(`slipway:${key}`));
   });
 
+  it('takes an existing VPC by id with its private subnets, never one without the other nor with NAT settings', () => {
+    const subnets = 'subnet-0123456789abcdef0,subnet-0fedcba9876543210';
+    expect(create({ 'slipway:managementVpcId': 'vpc-0123456789abcdef0', 'slipway:managementSubnetIds': subnets })).toMatchObject({
+      managementVpcId: 'vpc-0123456789abcdef0',
+      managementSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+    });
+    expect(() => create({ 'slipway:managementVpcId': 'vpc-0123456789abcdef0' })).toThrow(/go together/);
+    expect(() => create({ 'slipway:managementSubnetIds': subnets })).toThrow(/go together/);
+    expect(() => create({ 'slipway:managementVpcId': 'vpc-1', 'slipway:managementSubnetIds': subnets })).toThrow(/slipway:managementVpcId/);
+    expect(() =>
+      create({ 'slipway:managementVpcId': 'vpc-0123456789abcdef0', 'slipway:managementSubnetIds': subnets, 'slipway:managementNatGateways': '2' }),
+    ).toThrow(/managementNatGateways applies to a created VPC/);
+  });
+
   it('refuses create-mode keys on an imported cluster instead of ignoring them', () => {
-    const valid: Record<(typeof CREATE_ONLY_KEYS)[number], string> = {
-      managementKubernetesVersion: '1.35',
-      managementNodeInstanceType: 'm6i.xlarge',
-      managementNodeCount: '3',
-      managementNatGateways: '2',
-      managementEndpointAccess: 'private',
-      managementAdminPrincipalArns: 'arn:aws:iam::123456789012:role/Admin',
+    const VPC = { 'slipway:managementVpcId': 'vpc-0123456789abcdef0', 'slipway:managementSubnetIds': 'subnet-0123456789abcdef0,subnet-0fedcba9876543210' };
+    const valid: Record<(typeof CREATE_ONLY_KEYS)[number], Record<string, string>> = {
+      managementKubernetesVersion: { 'slipway:managementKubernetesVersion': '1.35' },
+      managementNodeInstanceType: { 'slipway:managementNodeInstanceType': 'm6i.xlarge' },
+      managementNodeCount: { 'slipway:managementNodeCount': '3' },
+      managementNatGateways: { 'slipway:managementNatGateways': '2' },
+      managementVpcId: VPC,
+      managementSubnetIds: VPC,
+      managementEndpointAccess: { 'slipway:managementEndpointAccess': 'private' },
+      managementAdminPrincipalArns: { 'slipway:managementAdminPrincipalArns': 'arn:aws:iam::123456789012:role/Admin' },
     };
-    for (const [key, value] of Object.entries(valid)) {
-      expect(() => create({ [`slipway:${key}`]: value }), key).not.toThrow();
-      expect(() => from({ [`slipway:${key}`]: value }), key).toThrow(new RegExp(`slipway:${key} only apply with slipway:managementClusterMode=create`));
+    for (const [key, ctx] of Object.entries(valid)) {
+      expect(() => create(ctx), key).not.toThrow();
+      expect(() => from(ctx), key).toThrow(new RegExp(`slipway:${key}.* only apply with slipway:managementClusterMode=create`));
     }
     expect(() => from({ 'slipway:managementClusterMode': 'import', 'slipway:managementNodeCount': '3' })).toThrow(ConfigError);
     // The mirror serves workload clusters' providers too.

@@ -350,6 +350,29 @@ describe('create mode with a private endpoint: the functions that call Kubernete
   });
 });
 
+describe('create mode in an existing VPC', () => {
+  const SUBNETS = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'];
+  it('creates no network, and puts the control plane, the nodes and the in-VPC functions in the given subnets', () => {
+    const built = synthTemplate({
+      context: {
+        ...CREATE,
+        'slipway:managementVpcId': 'vpc-0123456789abcdef0',
+        'slipway:managementSubnetIds': SUBNETS.join(','),
+        'slipway:managementEndpointAccess': 'private',
+      },
+    });
+    for (const type of ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::NatGateway', 'AWS::EC2::FlowLog', 'AWS::EC2::VPCEndpoint']) {
+      expect(Object.keys(resourcesOf(built.template, type)), type).toHaveLength(0);
+    }
+    expect((only(built, 'AWS::EKS::Cluster')[1].Properties?.ResourcesVpcConfig as Props).SubnetIds).toEqual(SUBNETS);
+    expect(only(built, 'AWS::EKS::Nodegroup')[1].Properties?.Subnets).toEqual(SUBNETS);
+    const sg = resourcesOf(built.template, 'AWS::EC2::SecurityGroup')[logicalId(built, created(built).functionNetwork!.securityGroup)];
+    expect(sg?.Properties?.VpcId).toBe('vpc-0123456789abcdef0');
+    const installer = resourcesOf(built.template, 'AWS::Lambda::Function')[logicalId(built, created(built).providers.onEvent.fn)];
+    expect((installer?.Properties?.VpcConfig as Props).SubnetIds).toEqual(SUBNETS);
+  });
+});
+
 describe('import mode builds no cluster', () => {
   it('has no VPC, EKS cluster, node group or custom resource', () => {
     const built = synthTemplate();
