@@ -364,12 +364,12 @@ describe('create mode in an existing VPC', () => {
     for (const type of ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::NatGateway', 'AWS::EC2::FlowLog', 'AWS::EC2::VPCEndpoint']) {
       expect(Object.keys(resourcesOf(built.template, type)), type).toHaveLength(0);
     }
-    expect((only(built, 'AWS::EKS::Cluster')[1].Properties?.ResourcesVpcConfig as Props).SubnetIds).toEqual(SUBNETS);
+    expect((only(built, 'AWS::EKS::Cluster')[1].Properties!.ResourcesVpcConfig as Props).SubnetIds).toEqual(SUBNETS);
     expect(only(built, 'AWS::EKS::Nodegroup')[1].Properties?.Subnets).toEqual(SUBNETS);
     const sg = resourcesOf(built.template, 'AWS::EC2::SecurityGroup')[logicalId(built, created(built).functionNetwork!.securityGroup)];
     expect(sg?.Properties?.VpcId).toBe('vpc-0123456789abcdef0');
     const installer = resourcesOf(built.template, 'AWS::Lambda::Function')[logicalId(built, created(built).providers.onEvent.fn)];
-    expect((installer?.Properties?.VpcConfig as Props).SubnetIds).toEqual(SUBNETS);
+    expect((installer!.Properties!.VpcConfig as Props).SubnetIds).toEqual(SUBNETS);
   });
 });
 
