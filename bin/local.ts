@@ -4,7 +4,8 @@
  * environment: PORT (8080), HOST (127.0.0.1), SLIPWAY_DATA_DIR (.slipway), SLIPWAY_ADMIN_GROUP
  * (slipway-admins), SLIPWAY_TIME_FACTOR (0.1: workflow waits at a tenth of real time), SIM_PORT (6550, the
  * CAPI simulator; 0 picks a free one), SLIPWAY_SIM_PROFILE (realistic | fast), SLIPWAY_SIM_TIME_FACTOR (0.6), SLIPWAY_MANAGEMENT_KUBECONFIG
- * (a real management cluster instead of the simulator, e.g. kind + CAPD).
+ * (a real management cluster instead of the simulator, e.g. kind + CAPD), SLIPWAY_PROVIDER_REPOSITORY (a CAPI
+ * provider mirror in clusterctl's layout; default: the simulator's releases, or GitHub with a real cluster).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     seed: true,
     // kubectl sends bearer tokens over TLS only: the simulator serves HTTPS so it can be looked at.
     ...(managementKubeconfig ? { management: { kubeconfigFile: resolve(managementKubeconfig) } } : { simulator: { profile, timeFactor: simTimeFactor, port: simPort, tls: true } }),
+    ...(process.env.SLIPWAY_PROVIDER_REPOSITORY ? { providers: { repository: process.env.SLIPWAY_PROVIDER_REPOSITORY } } : {}),
     // The handlers log their own requests; show the ones the gateway answered without them (401, 404…).
     onRequest: (e) => {
       if (e.answeredBy === 'gateway') console.log(`${e.method} ${e.path} → ${e.status} (gateway) ${e.ms} ms`);

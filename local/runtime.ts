@@ -59,6 +59,12 @@ export interface LocalRuntimeOptions {
   steps?: Readonly<Record<string, StepLambda>> | ((deps: StepDeps) => Readonly<Record<string, StepLambda>>);
   /** A real management cluster (kind + CAPD, or any CAPI cluster); default: the CAPI simulator. */
   management?: { kubeconfigFile: string; context?: string };
+  /**
+   * Where CAPI provider components come from: a repository in clusterctl's layout and the PEM CA of its
+   * server. Default: the simulator's `<url>/releases` when the simulator runs, else each provider's GitHub
+   * release (a real kind + CAPD cluster).
+   */
+  providers?: { repository?: string; ca?: string };
   /** The simulator's settings when no real management cluster is given. */
   simulator?: { profile?: ProfileName; timeFactor?: number; port?: number; tls?: boolean; seed?: number };
   /** How often the cluster sweep runs (TTL, lost starts; default 30 s; 0 turns it off). */
@@ -149,7 +155,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       cleanups.push(() => started.stop());
       management = await connectKubeconfig({ object: simulator.managementKubeconfig() }, { cluster: 'management' });
     }
-    const stepDeps = localStepDeps({ stores, events, management, clock, ...(options.waits === undefined ? {} : { waits: options.waits }) });
+    const stepDeps = localStepDeps({
+      stores,
+      events,
+      management,
+      clock,
+      ...(options.waits === undefined ? {} : { waits: options.waits }),
+      // The simulator serves provider releases in clusterctl's layout; a real cluster gets GitHub's.
+      ...(options.providers !== undefined ? { providers: options.providers } : simulator === null ? {} : { providers: simulatorReleases(simulator) }),
+    });
     const extraSteps = typeof options.steps === 'function' ? options.steps(stepDeps) : (options.steps ?? {});
     // Account vending: its rules on the bus, its steps bound like the others (the runner comes next).
     const vending = localAccountVending({ stores, events, clock, workflows: () => workflows });
@@ -299,6 +313,12 @@ async function localWorkflows(input: {
 }
 
 const stepFunctionName = (step: string): string => `slipway-step-${step}`;
+
+/** The simulator's release repository, with its self-signed CA when it serves HTTPS. */
+function simulatorReleases(simulator: Simulator): { repository: string; ca?: string } {
+  const caData = simulator.server.caData;
+  return { repository: simulator.releasesUrl, ...(caData === undefined ? {} : { ca: Buffer.from(caData, 'base64').toString('utf8') }) };
+}
 
 /**
  * After a restart the in-memory executions are gone, but the clusters still say which operation is in

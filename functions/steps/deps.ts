@@ -1,13 +1,15 @@
 /**
  * Step handlers' dependencies in AWS, built once per container from the validated environment: the store,
  * the EventBridge publisher, the management EKS cluster (DescribeCluster + presigned STS token, refreshed
- * before expiry) and workload clusters through the access Slipway keeps for them.
+ * before expiry), workload clusters through the access Slipway keeps for them, and where CAPI provider
+ * components come from (a mirror when SLIPWAY_PROVIDER_REPOSITORY is set, else GitHub releases).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { connectAccess } from '../../shared/capi/access.ts';
 import { connectEks } from '../../shared/capi/connect.ts';
+import { defaultComponentsFetcher } from '../../shared/capi/providers/index.ts';
 import { parseEnv, StepEnv } from '../../shared/config/env.ts';
 import { EventBridgePublisher } from '../../shared/events/publisher.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -26,6 +28,10 @@ export function awsStepDeps(): StepDeps {
     events: new EventBridgePublisher(new EventBridgeClient({}), { eventBusName: env.SLIPWAY_EVENT_BUS_NAME }),
     management: async () => management,
     workload: (cluster) => connectAccess(management, cluster),
+    providers: {
+      ...(env.SLIPWAY_PROVIDER_REPOSITORY === undefined ? {} : { repository: env.SLIPWAY_PROVIDER_REPOSITORY }),
+      fetcher: defaultComponentsFetcher(),
+    },
     prices: loadPriceCatalog(),
     clock: () => new Date(),
     waits: DEFAULT_WAITS,

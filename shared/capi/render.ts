@@ -1,7 +1,7 @@
 /**
  * Pure rendering of everything Slipway applies to Kubernetes, from the domain records (cluster, plan revision,
- * network plan, packages): the topology Cluster, the CNI, the CAPI providers of a workload cluster (what
- * `clusterctl init` leaves), add-ons, in-cluster policies and RBAC. No I/O: steps apply the result.
+ * network plan, packages): the topology Cluster, the CNI, add-ons, in-cluster policies and RBAC. No I/O: steps
+ * apply the result. (The CAPI providers come from their releases: shared/capi/providers.)
  *
  * Every object carries the Slipway labels tying it to its cluster (`slipway.dev/workspace`,
  * `slipway.dev/cluster`, `slipway.dev/cluster-uid`).
@@ -20,6 +20,7 @@
  *     `nodeTaints`               array   `{key, value?, effect}` taints of the pool's nodes
  */
 import type { Cluster, ClusterPlanRevision, NetworkPlan, NodePool, Package } from '../domain/schemas.ts';
+import { CERT_MANAGER, PROVIDERS } from './providers/catalog.ts';
 import type { KubeObject } from './types.ts';
 
 export const LABEL_WORKSPACE = 'slipway.dev/workspace';
@@ -33,7 +34,6 @@ export const WORKER_CLASS = 'default-worker';
 export const DEFAULT_CLASS_NAMESPACE = 'default';
 
 const API_CLUSTER = 'cluster.x-k8s.io/v1beta2';
-const API_CLUSTERCTL = 'clusterctl.cluster.x-k8s.io/v1alpha3';
 const API_ADDONS_HELM = 'addons.cluster.x-k8s.io/v1alpha1';
 const API_RBAC = 'rbac.authorization.k8s.io/v1';
 
@@ -243,161 +243,6 @@ export function renderCni(network: Pick<NetworkPlan, 'cni' | 'podCidr'>, cluster
   ];
 }
 
-// ── CAPI providers in a workload cluster (`clusterctl init`) ─────────────────────────────────────────────────
-
-export type InfrastructureProvider = 'sim' | 'aws';
-
-export interface ProviderComponent {
-  /** Inventory name and `cluster.x-k8s.io/provider` label value. */
-  name: string;
-  providerName: string;
-  type: 'CoreProvider' | 'BootstrapProvider' | 'ControlPlaneProvider' | 'InfrastructureProvider' | 'AddonProvider';
-  namespace: string;
-  deployment: string;
-  image: string;
-  version: string;
-}
-
-const CAPI_VERSION = 'v1.14.0';
-
-export function providerSet(infrastructure: InfrastructureProvider, opts: { addonHelm?: boolean } = {}): ProviderComponent[] {
-  const out: ProviderComponent[] = [
-    {
-      name: 'cluster-api',
-      providerName: 'cluster-api',
-      type: 'CoreProvider',
-      namespace: 'capi-system',
-      deployment: 'capi-controller-manager',
-      image: 'registry.k8s.io/cluster-api/cluster-api-controller',
-      version: CAPI_VERSION,
-    },
-    {
-      name: 'bootstrap-kubeadm',
-      providerName: 'kubeadm',
-      type: 'BootstrapProvider',
-      namespace: 'capi-kubeadm-bootstrap-system',
-      deployment: 'capi-kubeadm-bootstrap-controller-manager',
-      image: 'registry.k8s.io/cluster-api/kubeadm-bootstrap-controller',
-      version: CAPI_VERSION,
-    },
-    {
-      name: 'control-plane-kubeadm',
-      providerName: 'kubeadm',
-      type: 'ControlPlaneProvider',
-      namespace: 'capi-kubeadm-control-plane-system',
-      deployment: 'capi-kubeadm-control-plane-controller-manager',
-      image: 'registry.k8s.io/cluster-api/kubeadm-control-plane-controller',
-      version: CAPI_VERSION,
-    },
-    infrastructure === 'aws'
-      ? {
-          name: 'infrastructure-aws',
-          providerName: 'aws',
-          type: 'InfrastructureProvider',
-          namespace: 'capa-system',
-          deployment: 'capa-controller-manager',
-          image: 'registry.k8s.io/cluster-api-aws/cluster-api-aws-controller',
-          version: 'v2.11.0',
-        }
-      : {
-          name: 'infrastructure-sim',
-          providerName: 'sim',
-          type: 'InfrastructureProvider',
-          namespace: 'capi-sim-system',
-          deployment: 'capi-sim-controller-manager',
-          image: 'ghcr.io/slipway/capi-sim-controller',
-          version: 'v0.1.0',
-        },
-  ];
-  if (opts.addonHelm !== false) {
-    out.push({
-      name: 'addon-helm',
-      providerName: 'helm',
-      type: 'AddonProvider',
-      namespace: 'caaph-system',
-      deployment: 'caaph-controller-manager',
-      image: 'registry.k8s.io/cluster-api-helm/cluster-api-helm-controller',
-      version: 'v0.6.0',
-    });
-  }
-  return out;
-}
-
-export const CERT_MANAGER_NAMESPACE = 'cert-manager';
-const CERT_MANAGER_VERSION = 'v1.16.2';
-const CERT_MANAGER_DEPLOYMENTS = ['cert-manager', 'cert-manager-cainjector', 'cert-manager-webhook'] as const;
-
-/** Until workers exist only control-plane nodes run: every controller must tolerate their taint. */
-const CONTROL_PLANE_TOLERATIONS = [
-  { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-  { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
-];
-
-function controllerDeployment(name: string, namespace: string, labels: Record<string, string>, image: string, args: string[]): KubeObject {
-  const selector = { ...labels, 'control-plane': 'controller-manager' };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace, labels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: selector },
-      template: {
-        metadata: { labels: selector },
-        spec: {
-          serviceAccountName: 'manager',
-          terminationGracePeriodSeconds: 10,
-          tolerations: CONTROL_PLANE_TOLERATIONS,
-          containers: [{ name: 'manager', image, args }],
-        },
-      },
-    },
-  };
-}
-
-/**
- * What `clusterctl init` leaves in a workload cluster, in apply order: cert-manager first (the providers'
- * webhooks need its certificates), then per provider its namespace, ServiceAccount, controller Deployment
- * (tolerating the control-plane taint, ClusterTopology on) and Provider inventory object.
- */
-export function renderProviderComponents(infrastructure: InfrastructureProvider, opts: { addonHelm?: boolean } = {}): KubeObject[] {
-  const out: KubeObject[] = [];
-  const cmLabels = { 'app.kubernetes.io/instance': 'cert-manager', [LABEL_MANAGED_BY]: MANAGED_BY };
-  out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: CERT_MANAGER_NAMESPACE, labels: cmLabels } });
-  out.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'manager', namespace: CERT_MANAGER_NAMESPACE, labels: cmLabels } });
-  for (const name of CERT_MANAGER_DEPLOYMENTS) {
-    const component = name === 'cert-manager' ? 'controller' : name.replace('cert-manager-', '');
-    out.push(
-      controllerDeployment(name, CERT_MANAGER_NAMESPACE, { ...cmLabels, 'app.kubernetes.io/component': component }, `quay.io/jetstack/cert-manager-${component}:${CERT_MANAGER_VERSION}`, ['--v=2']),
-    );
-  }
-  for (const p of providerSet(infrastructure, opts)) {
-    const labels = { 'clusterctl.cluster.x-k8s.io': '', 'cluster.x-k8s.io/provider': p.name };
-    const args = ['--leader-elect', '--diagnostics-address=:8443'];
-    if (p.type === 'CoreProvider' || p.type === 'ControlPlaneProvider') args.push('--feature-gates=MachinePool=true,ClusterTopology=true');
-    out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: p.namespace, labels } });
-    out.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'manager', namespace: p.namespace, labels } });
-    out.push(controllerDeployment(p.deployment, p.namespace, labels, `${p.image}:${p.version}`, args));
-    out.push({
-      apiVersion: API_CLUSTERCTL,
-      kind: 'Provider',
-      metadata: { name: p.name, namespace: p.namespace, labels },
-      providerName: p.providerName,
-      type: p.type,
-      version: p.version,
-    });
-  }
-  return out;
-}
-
-/** The Deployments provision step 5 waits on (cert-manager's and every provider's). */
-export function providerDeployments(infrastructure: InfrastructureProvider, opts: { addonHelm?: boolean } = {}): { namespace: string; name: string }[] {
-  return [
-    ...CERT_MANAGER_DEPLOYMENTS.map((name) => ({ namespace: CERT_MANAGER_NAMESPACE, name })),
-    ...providerSet(infrastructure, opts).map((p) => ({ namespace: p.namespace, name: p.deployment })),
-  ];
-}
-
 // ── add-ons ──────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** The HelmChartProxy name of a package for a cluster (`<cluster>-<package>`, within 63 characters). */
@@ -448,7 +293,7 @@ export function renderManifestPackage(cluster: Pick<ClusterRecord, 'workspaceId'
 
 // ── in-cluster policies ──────────────────────────────────────────────────────────────────────────────────────
 
-const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', CERT_MANAGER_NAMESPACE, 'caaph-system', 'capa-system', 'capi-sim-system']);
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', CERT_MANAGER.namespace, ...Object.values(PROVIDERS).map((p) => p.namespace)]);
 
 /** Namespaces that run the platform itself: no Pod Security enforcement, no default-deny. */
 export function isSystemNamespace(name: string): boolean {

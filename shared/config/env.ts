@@ -39,6 +39,11 @@ export const StepEnv = z.object({
   SLIPWAY_MANAGEMENT_CLUSTER_NAME: z.string().min(1),
   /** Onboarding requests its baseline cluster through the same path as the API. */
   SLIPWAY_PROVISION_STATE_MACHINE_ARN: z.string().min(1),
+  /**
+   * Base URL of a CAPI provider mirror in clusterctl's local-repository layout
+   * (`<base>/<provider-label>/<version>/<file>`); absent: each provider's GitHub release.
+   */
+  SLIPWAY_PROVIDER_REPOSITORY: z.url({ protocol: /^https$/ }).optional(),
 });
 export type StepEnv = z.infer<typeof StepEnv>;
 export type StepEnvInput = z.input<typeof StepEnv>;

@@ -4,7 +4,8 @@ import type { KubeClient } from '../capi/client.ts';
 import { KubeconfigNotFoundError } from '../capi/errors.ts';
 import type { KubeObject, ObjectRef } from '../capi/types.ts';
 import type { Cluster, ClusterPlanRevision, NetworkPlan } from '../domain/schemas.ts';
-import type { InfrastructureProvider, TopologyInput } from '../capi/render.ts';
+import type { InfrastructureProvider } from '../capi/providers/index.ts';
+import type { TopologyInput } from '../capi/render.ts';
 import type { StepDeps } from './runtime.ts';
 
 export const CAPI_CORE = 'cluster.x-k8s.io/v1beta2';

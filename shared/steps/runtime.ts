@@ -6,6 +6,7 @@
 import type { ClusterWorkflowInput } from '../clusters/workflow-input.ts';
 import type { Cluster, ClusterPhase } from '../domain/schemas.ts';
 import type { KubeClient } from '../capi/client.ts';
+import type { ProviderSource } from '../capi/providers/index.ts';
 import type { EventPublisher } from '../events/publisher.ts';
 import { clusterPhaseEvents } from '../events/schemas.ts';
 import type { Logger } from '../log.ts';
@@ -31,6 +32,8 @@ export interface StepDeps {
    * shared/capi/access.ts): valid before and after the pivot.
    */
   workload(cluster: Cluster): Promise<KubeClient>;
+  /** Where CAPI provider components are downloaded from (a mirror, or each provider's GitHub release). */
+  providers: ProviderSource;
   prices: PriceCatalog;
   clock: () => Date;
   waits: WaitPolicy;

@@ -9,8 +9,9 @@ import { type Simulator, startSimulator } from '../../local/sim/index.ts';
 import type { KubeClient } from '../../shared/capi/client.ts';
 import { connectKubeconfig, connectWorkload } from '../../shared/capi/connect.ts';
 import { move, moveBack } from '../../shared/capi/mover.ts';
-import { providerDeployments, renderCni, renderInitialCluster, renderProviderComponents, renderScaledTopology, type TopologyInput, workspaceNamespace } from '../../shared/capi/render.ts';
-import { clusterAvailable, clusterGone, controlPlaneInitialized, nodesReady, providersAvailable, type WaitResult } from '../../shared/capi/status.ts';
+import { createComponentsFetcher, reconcileProviders, statusMessage } from '../../shared/capi/providers/index.ts';
+import { renderCni, renderInitialCluster, renderScaledTopology, type TopologyInput, workspaceNamespace } from '../../shared/capi/render.ts';
+import { clusterAvailable, clusterGone, controlPlaneInitialized, nodesReady, type WaitResult } from '../../shared/capi/status.ts';
 import type { KubeObject } from '../../shared/capi/types.ts';
 import { NodePool } from '../../shared/domain/schemas.ts';
 import { CrashError, crashing } from './fixtures.ts';
@@ -68,14 +69,17 @@ async function provisionUntilPivot(sim: Simulator, mgmt: KubeClient): Promise<Ku
   const workload = await connectWorkload(mgmt, NS, NAME);
   for (const obj of renderCni({ cni: { name: 'cilium', version: '1.16.5' }, podCidr: '192.168.0.0/16' }, rendered.cluster)) await workload.apply(obj, { force: true });
   await waitUntil('node Ready', async () => nodesReady(await workload.list('v1', 'Node')));
-  for (const obj of renderProviderComponents('sim')) await workload.apply(obj, { force: true });
-  await waitUntil('providers Available', async () => providersAvailable(await workload.list('apps/v1', 'Deployment'), providerDeployments('sim')));
+  // Provision step 5: the providers from the simulator's release repository, one reconcile pass per poll.
+  const providers = { infrastructure: 'sim' as const, repository: sim.releasesUrl, fetcher: createComponentsFetcher(), wait: { timeoutMs: 2000, intervalMs: 25 } };
+  await waitUntil('providers installed and Available', async () => {
+    const status = await reconcileProviders(workload, providers);
+    return { done: status.ready, message: statusMessage(status) };
+  });
   await waitUntil('machines have nodes', async () => {
     const { machines } = await capiState(mgmt);
     const withNode = machines.filter((m) => (m.status as { nodeRef?: unknown } | undefined)?.nodeRef !== undefined);
     return { done: machines.length > 0 && withNode.length === machines.length, message: `${withNode.length}/${machines.length}` };
   });
-  void sim;
   return workload;
 }
 

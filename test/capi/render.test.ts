@@ -3,14 +3,12 @@ import { ClusterPlanRevision, NetworkPlan, NodePool, Package } from '../../share
 import {
   accessBindingName,
   clusterSelector,
-  providerDeployments,
   renderAccessBindings,
   renderCni,
   renderHelmChartProxies,
   renderInitialCluster,
   renderManifestPackage,
   renderNamespacePolicy,
-  renderProviderComponents,
   renderScaledTopology,
   slipwayLabels,
   type TopologyInput,
@@ -175,50 +173,6 @@ describe('CNI', () => {
   it('puts the pod CIDR in the CNI configuration', () => {
     const cm = renderCni({ cni: { name: 'calico', version: '3.29.1' }, podCidr: '172.20.0.0/16' }).find((o) => o.kind === 'ConfigMap');
     expect(cm?.data).toMatchObject({ CALICO_IPV4POOL_CIDR: '172.20.0.0/16' });
-  });
-});
-
-describe('provider components', () => {
-  it('installs cert-manager then every provider with clusterctl labels, inventory, the control-plane toleration and ClusterTopology on', () => {
-    // Act
-    const objs = renderProviderComponents('sim');
-    // Assess
-    expect(objs[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'cert-manager' } });
-    const providers = objs.filter((o) => o.kind === 'Provider');
-    expect(providers.map((p) => [p.metadata.namespace, p.metadata.name, p.type, p.providerName])).toEqual([
-      ['capi-system', 'cluster-api', 'CoreProvider', 'cluster-api'],
-      ['capi-kubeadm-bootstrap-system', 'bootstrap-kubeadm', 'BootstrapProvider', 'kubeadm'],
-      ['capi-kubeadm-control-plane-system', 'control-plane-kubeadm', 'ControlPlaneProvider', 'kubeadm'],
-      ['capi-sim-system', 'infrastructure-sim', 'InfrastructureProvider', 'sim'],
-      ['caaph-system', 'addon-helm', 'AddonProvider', 'helm'],
-    ]);
-    expect(providers.every((p) => p.apiVersion === 'clusterctl.cluster.x-k8s.io/v1alpha3')).toBe(true);
-    const deployments = objs.filter((o) => o.kind === 'Deployment');
-    for (const d of deployments) {
-      const podSpec = (spec(d).template as { spec: { tolerations: { key: string }[] } }).spec;
-      expect(podSpec.tolerations.map((t) => t.key)).toContain('node-role.kubernetes.io/control-plane');
-    }
-    for (const d of deployments.filter((x) => x.metadata.namespace !== 'cert-manager')) {
-      expect(d.metadata.labels).toMatchObject({ 'clusterctl.cluster.x-k8s.io': '' });
-      expect(d.metadata.labels?.['cluster.x-k8s.io/provider']).toBeTruthy();
-    }
-    const core = deployments.find((d) => d.metadata.name === 'capi-controller-manager');
-    const args = (spec(core as KubeObject).template as { spec: { containers: { args: string[] }[] } }).spec.containers[0]?.args ?? [];
-    expect(args.some((a) => /--feature-gates=.*ClusterTopology=true/.test(a))).toBe(true);
-    // Every namespaced object comes after its Namespace.
-    const seen = new Set<string>();
-    for (const o of objs) {
-      if (o.kind === 'Namespace') seen.add(o.metadata.name);
-      else expect(seen.has(o.metadata.namespace ?? '')).toBe(true);
-    }
-    expect(providerDeployments('sim')).toHaveLength(deployments.length);
-  });
-
-  it('installs CAPA for AWS and can leave CAAPH out', () => {
-    const objs = renderProviderComponents('aws', { addonHelm: false });
-    const names = objs.filter((o) => o.kind === 'Provider').map((p) => p.metadata.name);
-    expect(names).toEqual(['cluster-api', 'bootstrap-kubeadm', 'control-plane-kubeadm', 'infrastructure-aws']);
-    expect(providerDeployments('aws', { addonHelm: false }).map((d) => d.name)).toContain('capa-controller-manager');
   });
 });
 

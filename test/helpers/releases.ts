@@ -110,7 +110,10 @@ export function tolerateControlPlane(obj: KubernetesObject): KubernetesObject {
   return d;
 }
 
-/** Server-side apply of each object in order, as field manager `clusterctl`, taking over conflicts. */
+/**
+ * Server-side apply of each object in order, as field manager `clusterctl`, taking over conflicts. Objects are
+ * client-node models (as `loadAllYaml` returns them), which client-node writes back with their wire names.
+ */
 export async function applyAll(api: KubernetesObjectApi, objects: readonly KubernetesObject[]): Promise<void> {
   for (const o of objects) await api.patch(o, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
 }
@@ -173,8 +176,11 @@ export async function installCertManager(api: KubernetesObjectApi, opts: Install
   for (const o of [...CERT_MANAGER_TEST_RESOURCES].reverse()) await api.delete(o);
 }
 
-/** clusterctl's inventory CRD (clusterctl embeds it; no provider release carries it). */
-export const INVENTORY_CRD: KubernetesObject = {
+/**
+ * clusterctl's inventory CRD (clusterctl embeds it; no provider release carries it), read into client-node's
+ * model so that `x-kubernetes-preserve-unknown-fields` reaches the server under its wire name.
+ */
+export const INVENTORY_CRD: KubernetesObject = loadYaml<KubernetesObject>(JSON.stringify({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
   metadata: { name: 'providers.clusterctl.cluster.x-k8s.io', labels: { [CLUSTERCTL_LABEL]: '', [CORE_LABEL]: 'inventory' } },
@@ -184,7 +190,7 @@ export const INVENTORY_CRD: KubernetesObject = {
     scope: 'Namespaced',
     versions: [{ name: 'v1alpha3', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
   },
-} as KubernetesObject;
+}));
 
 /** Fails unless the release's metadata.yaml maps the version's major.minor to the v1beta2 contract. */
 export async function checkContract(opts: InstallOptions, p: ProviderRef): Promise<void> {

@@ -4,7 +4,8 @@
  * Ready and self-managed with no duplicated or leaked instance and no duplicated CAPI object.
  *
  * The simulator must outlive the runtime (it stands for the management cluster and the clouds, which do not
- * restart with Slipway): the test starts it and hands the runtime a kubeconfig file for it.
+ * restart with Slipway): the test starts it and hands the runtime a kubeconfig file for it, and its release
+ * repository for the provider components.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,7 +110,7 @@ async function killAndRestart(
   onTransition = (t) => {
     if (t.state === o.state && t.kind === 'entered' && t.executionName.startsWith(`${WS}--${o.name}--`)) entered();
   };
-  const first = running ?? (await startRuntimeHarness({ management: { kubeconfigFile }, onTransition: (t) => onTransition(t) }, dir));
+  const first = running ?? (await startRuntimeHarness({ management: { kubeconfigFile }, providers: { repository: sim.releasesUrl }, onTransition: (t) => onTransition(t) }, dir));
   await o.begin(first, await first.token(DEMO_DEVELOPER));
 
   await stateEntered;
@@ -124,7 +125,7 @@ async function killAndRestart(
   await untilQuiet(5_000);
   sim.faults.api('*', undefined);
   onTransition = () => undefined;
-  return startRuntimeHarness({ management: { kubeconfigFile }, onTransition: (t) => onTransition(t) }, dir);
+  return startRuntimeHarness({ management: { kubeconfigFile }, providers: { repository: sim.releasesUrl }, onTransition: (t) => onTransition(t) }, dir);
 }
 
 /** Requests the cluster and kills the runtime at `point` of its pivot. */

@@ -146,8 +146,8 @@ export const KINDS: readonly KindInfo[] = [
   cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachine', { provider: 'infrastructure-sim' }),
   cr(`infrastructure.${CAPI}`, 'v1beta2', 'SimMachineTemplate', { statusSubresource: false, provider: 'infrastructure-sim' }),
   // Add-ons: CAAPH and ClusterResourceSet
-  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmChartProxy', { provider: 'addon-helm' }),
-  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmReleaseProxy', { provider: 'addon-helm' }),
+  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmChartProxy', { plural: 'helmchartproxies', provider: 'addon-helm' }),
+  cr(`addons.${CAPI}`, 'v1alpha1', 'HelmReleaseProxy', { plural: 'helmreleaseproxies', provider: 'addon-helm' }),
   cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSet', { shortNames: ['crs'], provider: 'cluster-api' }),
   cr(`addons.${CAPI}`, 'v1beta2', 'ClusterResourceSetBinding', { statusSubresource: false, shortNames: ['crsb'], provider: 'cluster-api' }),
   // cert-manager (installed by clusterctl before the providers; simulated in controllers/certmanager.ts)

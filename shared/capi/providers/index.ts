@@ -37,6 +37,7 @@ export {
   providerVariables,
   reconcileProviders,
   SLIPWAY_VARIABLES,
+  statusMessage,
 } from './reconcile.ts';
-export { componentsUrl } from './source.ts';
+export { componentsUrl, type ProviderSource } from './source.ts';
 export { substituteVariables, type TemplateVariable, templateVariables } from './variables.ts';

@@ -117,6 +117,15 @@ export async function providerStatus(client: KubeClient, opts: ProviderInstallOp
   return deploymentsStatus(state);
 }
 
+/** One line for a cluster record: the stage and the first few waits. */
+export function statusMessage(status: ProviderStatus, max = 3): string {
+  if (status.ready) return 'CAPI providers installed and Available';
+  const shown = status.waitingFor.slice(0, max).join('; ');
+  const more = status.waitingFor.length > max ? ` (+${status.waitingFor.length - max} more)` : '';
+  const what = status.stage === 'deployments' ? 'providers installed' : `installing ${status.stage}`;
+  return `${what}: waiting for ${shown}${more}`;
+}
+
 // ── reading the cluster ──────────────────────────────────────────────────────────────────────────────────
 
 interface Context {

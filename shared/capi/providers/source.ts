@@ -9,6 +9,15 @@
  */
 import type { ComponentSetSpec } from './catalog.ts';
 import { ProviderSourceError, redactUrl } from './errors.ts';
+import type { ComponentsFetcher } from './fetch.ts';
+
+/** Where a deployment takes components from: what step dependencies carry (plain data and a fetcher). */
+export interface ProviderSource {
+  /** Base URL of a clusterctl local-repository layout; absent: each provider's GitHub release. */
+  repository?: string;
+  /** Default: the shared HTTPS fetcher (system roots only). */
+  fetcher?: ComponentsFetcher;
+}
 
 /** The URL of a component set's file: in `repository` when given, else upstream. */
 export function componentsUrl(spec: ComponentSetSpec, repository?: string): string {

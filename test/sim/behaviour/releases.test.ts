@@ -227,7 +227,9 @@ describe('releases applied in a CRD-gated workload cluster', () => {
     const x509 = new X509Certificate(Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64'));
     expect(x509.subjectAltName).toBe('DNS:example.com');
     expect(x509.verify(x509.publicKey)).toBe(true);
-    const webhookCa = await workload.core.readNamespacedSecret({ name: 'cert-manager-webhook-ca', namespace: 'cert-manager' });
+    const webhookCa = await waitFor('the webhook keeps its CA', async () =>
+      workload.core.readNamespacedSecret({ name: 'cert-manager-webhook-ca', namespace: 'cert-manager' }).then((s) => s, () => undefined),
+    );
     const validating = await waitFor('caBundle injected into cert-manager-webhook', async () => {
       const v = await workload.objects.read<Doc>({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'cert-manager-webhook' } });
       return v.webhooks?.[0]?.clientConfig?.caBundle !== undefined ? v : undefined;
@@ -275,6 +277,7 @@ describe('releases applied in a CRD-gated workload cluster', () => {
     };
     // Act
     await workload.apps.createNamespacedDeployment({ namespace: 'default', body });
+    await waitFor('status observed', async () => (await workload.apps.readNamespacedDeployment({ name: 'mounts-secret', namespace: 'default' })).status?.conditions !== undefined);
     await sleep(20 * sim.timing.podStartMs + 200);
     const waiting = await workload.apps.readNamespacedDeployment({ name: 'mounts-secret', namespace: 'default' });
     await workload.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'app-cert' }, stringData: { 'tls.crt': 'x' } } });
@@ -294,6 +297,7 @@ describe('releases applied in a CRD-gated workload cluster', () => {
     await waitFor('its serving certificate issued', async () =>
       workload.core.readNamespacedSecret({ name: 'capi-kubeadm-bootstrap-webhook-service-cert', namespace: bootstrap.namespace }).then(() => true, () => false),
     );
+    await waitFor('status observed', async () => (await workload.apps.readNamespacedDeployment(bootstrap)).status?.conditions !== undefined);
     await sleep(20 * sim.timing.podStartMs + 200);
     const crashing = await workload.apps.readNamespacedDeployment(bootstrap);
     // Act: the whole set as clusterctl applies it
@@ -321,7 +325,10 @@ describe('releases applied in a CRD-gated workload cluster', () => {
       return spec.conversion?.webhook?.clientConfig?.caBundle !== undefined ? spec : undefined;
     });
     expect(crd.conversion?.webhook?.clientConfig?.caBundle).toBe(serving.data?.['ca.crt']);
-    const mutating = await workload.objects.read<Doc>({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'capi-mutating-webhook-configuration' } });
+    const mutating = await waitFor('webhook caBundle', async () => {
+      const m = await workload.objects.read<Doc>({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'capi-mutating-webhook-configuration' } });
+      return m.webhooks?.[0]?.clientConfig?.caBundle !== undefined ? m : undefined;
+    });
     expect(mutating.webhooks?.every((w) => w.clientConfig?.caBundle === serving.data?.['ca.crt'])).toBe(true);
     const inventory = await list(workload, 'clusterctl.cluster.x-k8s.io/v1alpha3', 'Provider');
     expect(inventory.map((p) => p.metadata?.name).sort()).toEqual(PROVIDERS.map((p) => p.name).sort());

@@ -327,6 +327,40 @@ describe.runIf(!realCluster)('simulator-only contract', () => {
       }
     });
 
+    it('stores the CRD of a kind it does not know, Established, without serving the kind', async () => {
+      // Prepare
+      const gated = sim.server.addCluster(unique('unknown'), { crdGated: true });
+      const headers = { Authorization: `Bearer ${gated.token}`, 'Content-Type': 'application/json' };
+      const crdsUrl = `${gated.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`;
+      const crd = {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.com', labels: { app: 'widgets' } },
+        spec: {
+          group: 'example.com',
+          scope: 'Namespaced',
+          names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+        },
+      };
+      try {
+        // Act (wire JSON as kubectl sends it: client-node's models would rename the x-kubernetes-* field)
+        const created = await fetch(crdsUrl, { method: 'POST', headers, body: JSON.stringify(crd) });
+        const res = await fetch(`${crdsUrl}/widgets.example.com`, { headers });
+        const stored = (await res.json()) as { spec: unknown; status?: { conditions?: { type: string; status: string }[] } };
+        const widgets = await fetch(`${gated.url}/apis/example.com/v1/namespaces/default/widgets`, { headers });
+        const deleted = await fetch(`${crdsUrl}/widgets.example.com`, { method: 'DELETE', headers });
+        // Assess
+        expect(created.status).toBe(201);
+        expect(deleted.status).toBe(200);
+        expect(stored.spec).toEqual(crd.spec);
+        expect(stored.status?.conditions?.find((c) => c.type === 'Established')?.status).toBe('True');
+        expect(widgets.status).toBe(404);
+      } finally {
+        sim.server.removeCluster(gated.name);
+      }
+    });
+
     it('labels CRDs as clusterctl does, so move-style discovery by label finds the movable types', async () => {
       // Prepare
       const crds = crdsFor();
