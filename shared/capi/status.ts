@@ -250,23 +250,13 @@ export function nodesReady(nodes: readonly KubeObject[], min = 1): WaitResult {
   return { done: false, message: `${ready}/${Math.max(nodes.length, min)} nodes Ready${first ? `; ${first.metadata.name}: ${conditionText(first, 'Ready')}` : ''}` };
 }
 
+/** Available at its current generation (provision step 5 waits for every provider Deployment to be). */
 export function deploymentAvailable(deployment: KubeObject | null): boolean {
   if (deployment === null) return false;
   const s = statusOf<{ observedGeneration?: number }>(deployment);
   const generation = deployment.metadata.generation;
   if (generation !== undefined && s.observedGeneration !== undefined && s.observedGeneration < generation) return false;
   return isTrue(deployment, 'Available');
-}
-
-/** Provision step 5: every expected provider Deployment (`namespace/name`) exists and is Available. */
-export function providersAvailable(deployments: readonly KubeObject[], expected: readonly { namespace: string; name: string }[]): WaitResult {
-  const waiting: string[] = [];
-  for (const e of expected) {
-    const d = deployments.find((x) => x.metadata.namespace === e.namespace && x.metadata.name === e.name) ?? null;
-    if (!deploymentAvailable(d)) waiting.push(`${e.namespace}/${e.name}${d === null ? ' (missing)' : ''}`);
-  }
-  if (waiting.length === 0) return { done: true, message: `${expected.length} provider deployments Available` };
-  return { done: false, message: `waiting for ${waiting.join(', ')}` };
 }
 
 /** CAAPH's label on a HelmReleaseProxy naming its HelmChartProxy. */

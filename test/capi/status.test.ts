@@ -8,7 +8,7 @@ import {
   machineFailure,
   machinesUpToDate,
   nodesReady,
-  providersAvailable,
+  deploymentAvailable,
   throwIfFailed,
   topologyFailure,
   topologyStable,
@@ -153,20 +153,17 @@ describe('machines, nodes, providers, releases, deletion', () => {
     expect(nodesReady([node('n1', true)], 2).done).toBe(false);
   });
 
-  it('providersAvailable checks each expected Deployment for Available at its generation', () => {
-    const dep = (ns: string, name: string, available: boolean, observed = 1) => ({
+  it('deploymentAvailable wants Available at the current generation', () => {
+    const dep = (available: boolean, observed = 1) => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name, namespace: ns, generation: 1 },
+      metadata: { name: 'capi-controller-manager', namespace: 'capi-system', generation: 1 },
       status: { observedGeneration: observed, conditions: [cond('Available', available ? 'True' : 'False')] },
     });
-    const want = [
-      { namespace: 'capi-system', name: 'capi-controller-manager' },
-      { namespace: 'caaph-system', name: 'caaph-controller-manager' },
-    ];
-    expect(providersAvailable([dep('capi-system', 'capi-controller-manager', true), dep('caaph-system', 'caaph-controller-manager', true)], want).done).toBe(true);
-    expect(providersAvailable([dep('capi-system', 'capi-controller-manager', true)], want)).toEqual({ done: false, message: 'waiting for caaph-system/caaph-controller-manager (missing)' });
-    expect(providersAvailable([dep('capi-system', 'capi-controller-manager', true), dep('caaph-system', 'caaph-controller-manager', true, 0)], want).done).toBe(false);
+    expect(deploymentAvailable(dep(true))).toBe(true);
+    expect(deploymentAvailable(dep(false))).toBe(false);
+    expect(deploymentAvailable(dep(true, 0))).toBe(false);
+    expect(deploymentAvailable(null)).toBe(false);
   });
 
   it('helmReleasesReady waits for one HelmReleaseReady release per chart proxy, reporting failures while CAAPH retries', () => {
