@@ -52,7 +52,7 @@ export interface ProviderStatus {
   stage: ProviderStage;
   /** Human-readable, most pressing first. */
   waitingFor: string[];
-  /** Component sets this call applied (`label version`); empty for a read-only check or a plain poll. */
+  /** Component sets this call applied completely (`label version`); empty for a read-only check or a plain poll. */
   applied: string[];
 }
 
@@ -81,7 +81,8 @@ export async function reconcileProviders(client: KubeClient, opts: ProviderInsta
   if (!state.certManager.applied) {
     const set = await loadCertManager(ctx);
     const pending = await applySet(client, set, ctx);
-    return { ready: false, stage: 'cert-manager', waitingFor: pending.length > 0 ? pending : set.deployments.map(availableWait), applied: [describeSet(set)] };
+    if (pending.length > 0) return { ready: false, stage: 'cert-manager', waitingFor: pending, applied: [] };
+    return { ready: false, stage: 'cert-manager', waitingFor: set.deployments.map(availableWait), applied: [describeSet(set)] };
   }
   const next = state.providers.find((p) => !p.applied);
   if (next !== undefined) {
@@ -93,8 +94,9 @@ export async function reconcileProviders(client: KubeClient, opts: ProviderInsta
     }
     const set = await loadProvider(next.spec, ctx);
     const pending = await applySet(client, set, ctx);
+    if (pending.length > 0) return { ready: false, stage: next.spec.label, waitingFor: pending, applied: [] };
     const rest = state.providers.filter((p) => !p.applied && p !== next).map(installWait);
-    return { ready: false, stage: next.spec.label, waitingFor: pending.length > 0 ? pending : [...rest, ...set.deployments.map(availableWait)], applied: [describeSet(set)] };
+    return { ready: false, stage: next.spec.label, waitingFor: [...rest, ...set.deployments.map(availableWait)], applied: [describeSet(set)] };
   }
   return deploymentsStatus(state);
 }

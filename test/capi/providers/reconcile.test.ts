@@ -178,12 +178,13 @@ describe('reconcileProviders', () => {
     const namespaceAfterFirst = kube.peek({ apiVersion: 'v1', kind: 'Namespace', name: 'cert-manager' });
     const second = await reconcileProviders(kube, options({ wait: { timeoutMs: 20, intervalMs: 10 } }));
     // Assess: nothing namespaced was written before the CRDs were Established
-    expect(first).toMatchObject({ stage: 'cert-manager' });
+    expect(first).toMatchObject({ stage: 'cert-manager', applied: [] });
     expect(first.waitingFor).toEqual([
       'CustomResourceDefinition certificates.cert-manager.io to be Established',
       'CustomResourceDefinition issuers.cert-manager.io to be Established',
     ]);
     expect(namespaceAfterFirst).toBeUndefined();
+    expect(second.applied).toEqual(['cert-manager v1.16.2']);
     expect(second.waitingFor).toEqual([
       'Deployment cert-manager/cert-manager-cainjector to be Available',
       'Deployment cert-manager/cert-manager to be Available',
