@@ -1,4 +1,7 @@
-/** delete-cluster, step 1: announce the deletion (the API already recorded phase Deleting, from Ready or Failed). */
+/**
+ * delete-cluster, step 1: announce the deletion (the API already recorded phase Deleting, from Ready or Failed).
+ * Once: a resumed execution that finds the deletion further along announces nothing (recordPhase sees to it).
+ */
 import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
 import { awsStepDeps } from './deps.ts';
 

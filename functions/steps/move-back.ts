@@ -3,7 +3,7 @@ import { KubeconfigNotFoundError } from '../../shared/capi/errors.ts';
 import { moveBack, settleInterruptedMove } from '../../shared/capi/mover.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
 import { pivoted } from '../../shared/steps/capi.ts';
-import { loadCluster, recordPhase, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
+import { loadCluster, recordPhase, recordProgress, type StepDeps, stepHandler } from '../../shared/steps/runtime.ts';
 import { awsStepDeps } from './deps.ts';
 
 export const STEP = 'move-back';
@@ -25,6 +25,9 @@ export const makeHandler = (deps: () => StepDeps) =>
       });
       if ((await settleInterruptedMove(management, workload, opts)) === 'source') return null;
     }
+    // Said before moving, as the pivot does: a resumed execution then sees how far the deletion got (and its
+    // first step does not announce it again).
+    await recordProgress(d, cluster, STEP, 'moving the CAPI objects back to the management cluster');
     await management.ensureNamespace(workspaceNamespace(cluster.workspaceId));
     await moveBack(await d.workload(cluster), management, opts);
     await recordPhase(d, cluster, { phase: 'Deleting', step: STEP, message: 'CAPI objects back in the management cluster', capiLocation: 'management' }, { publish: false });

@@ -9,6 +9,7 @@ import type { KubeClient } from '../capi/client.ts';
 import type { ProviderSource } from '../capi/providers/index.ts';
 import type { EventPublisher } from '../events/publisher.ts';
 import { clusterPhaseEvents } from '../events/schemas.ts';
+import { isBehind } from './progress.ts';
 import type { Logger } from '../log.ts';
 import type { PriceCatalog } from '../policy/cost.ts';
 import type { ClusterPatch, Stores } from '../store/ports.ts';
@@ -92,6 +93,9 @@ export async function loadCluster(deps: StepDeps, input: ClusterWorkflowInput): 
  * is skipped when nothing changes, but the event is published on every call: a step retried after a
  * failed PutEvents must still announce its phase (consumers get EventBridge's usual at-least-once).
  *
+ * A step re-run over a cluster already further along (a resumed execution starts again from its first
+ * state) records and publishes nothing: within a generation the phase only moves forward (see progress.ts).
+ *
  * `announce` publishes the phase even when the record has it already: the API records `Updating` and
  * `Deleting` itself when it accepts the operation (it publishes nothing), so the workflow's first step
  * announces that change, from the phase given (when known).
@@ -103,6 +107,7 @@ export async function recordPhase(
   opts: { publish?: boolean; announce?: { from?: ClusterPhase } } = {},
 ): Promise<Cluster> {
   const { phase, step, message, ...rest } = change;
+  if (isBehind(cluster, step)) return cluster;
   const unchanged = cluster.phase === phase && cluster.step === step && cluster.message === message && Object.keys(rest).length === 0;
   const updated = unchanged ? cluster : await deps.stores.clusters.recordStatus(cluster.workspaceId, cluster.name, cluster.generation, change, SYSTEM_ACTOR);
   if (opts.publish !== false && (cluster.phase !== phase || unchanged || opts.announce !== undefined)) {
@@ -112,9 +117,9 @@ export async function recordPhase(
   return updated;
 }
 
-/** Progress messages during waits: written only when they change, never an event. */
+/** Progress messages during waits: written only when they change and move forward, never an event. */
 export async function recordProgress(deps: StepDeps, cluster: Cluster, step: string, message: string): Promise<void> {
-  if (cluster.step === step && cluster.message === message) return;
+  if ((cluster.step === step && cluster.message === message) || isBehind(cluster, step)) return;
   await deps.stores.clusters.recordStatus(cluster.workspaceId, cluster.name, cluster.generation, { step, message }, SYSTEM_ACTOR);
 }
 

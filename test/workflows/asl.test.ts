@@ -6,6 +6,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { WORKFLOW_STEPS } from '../../shared/steps/progress.ts';
+import { WORKFLOW_OF_OPERATION } from '../../shared/workflow/cluster.ts';
 import { kebabCase } from '../../shared/workflow/names.ts';
 
 const require = createRequire(import.meta.url);
@@ -103,5 +105,24 @@ describe.each(files)('%s', (file) => {
       if (state.Seconds !== undefined) expect(state.Seconds).toBeGreaterThan(0);
       else expect(state.SecondsPath, name).toBeDefined();
     }
+  });
+});
+
+describe('the step order the cluster record moves forward by (shared/steps/progress.ts)', () => {
+  it.each(Object.entries(WORKFLOW_OF_OPERATION))('%s is the order of %s.asl.json', (operation, workflow) => {
+    const definition = JSON.parse(readFileSync(new URL(`${workflow}.asl.json`, dir), 'utf8')) as { StartAt: string; States: Record<string, State> };
+    // The success path: every Next, and out of each wait loop through its Choice's "done" branch.
+    const steps: string[] = [];
+    const seen = new Set<string>();
+    let name: string | undefined = definition.StartAt;
+    while (name !== undefined && !seen.has(name)) {
+      seen.add(name);
+      const state: State | undefined = definition.States[name];
+      if (state === undefined) break;
+      const step = /^\$\{Step([A-Za-z0-9]+)Arn\}$/.exec(state.Resource ?? '')?.[1];
+      if (state.Type === 'Task' && step !== undefined) steps.push(kebabCase(step));
+      name = state.Type === 'Choice' ? state.Choices?.[0]?.Next : state.Next;
+    }
+    expect(steps).toEqual(WORKFLOW_STEPS[operation as keyof typeof WORKFLOW_STEPS]);
   });
 });

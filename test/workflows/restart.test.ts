@@ -19,6 +19,7 @@ import { createKubeClient, type KubeClient } from '../../shared/capi/client.ts';
 import { kubeconfigFromText } from '../../shared/capi/connect.ts';
 import { ANNOTATION_PAUSED, ANNOTATION_SLIPWAY_PAUSED } from '../../shared/capi/mover.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
+import { DetailType } from '../../shared/events/constants.ts';
 import { capiObjectsOf, cloudProblems, instancesOf, liveInstancesOf, waitSettled } from '../helpers/clusters.ts';
 import { type RuntimeHarness, startRuntimeHarness } from '../helpers/runtime.ts';
 
@@ -180,11 +181,33 @@ async function expectConverged(h: RuntimeHarness, name: string): Promise<void> {
     expect(cc.metadata.annotations?.[ANNOTATION_PAUSED], cc.metadata.name).toBeUndefined();
   }
 
-  // History: the provisioning went through the pivot and ended Ready.
-  const phases = (await h.call('GET', `/v1/workspaces/${WS}/clusters/${name}/events`, { token })).body.items.map((r: { phase: string }) => r.phase);
+  // History: the provisioning went through the pivot and ended Ready, its phases only ever moving forward —
+  // the resumed execution started again at BeginProvisioning without taking the record back to Provisioning.
+  const history = (await h.call('GET', `/v1/workspaces/${WS}/clusters/${name}/events`, { token })).body.items as Array<{ phase: string; step: string | null }>;
+  const phases = history.map((r) => r.phase);
   expect(phases).toContain('Pivoting');
   expect(phases).not.toContain('Failed');
   expect(phases.at(-1)).toBe('Ready');
+  const ranks = phases.map((p) => PROVISION_PHASES.indexOf(p));
+  expect(ranks.every((r) => r >= 0)).toBe(true);
+  expect(phases, 'the phase never moves back').toEqual([...phases].sort((a, b) => PROVISION_PHASES.indexOf(a) - PROVISION_PHASES.indexOf(b)));
+  expect(history.filter((r) => r.step === 'begin-provisioning'), 'begin-provisioning recorded once').toHaveLength(1);
+  // ...and the resumed runtime published no phase the cluster had already passed.
+  await h.runtime.events.drain();
+  const published = phaseEvents(h, name);
+  expect(published).not.toContain('Provisioning');
+  expect(published.at(-1)).toBe('Ready');
+}
+
+const PROVISION_PHASES = ['Requested', 'Provisioning', 'Pivoting', 'Scaling', 'InstallingAddons', 'Ready'];
+
+/** The `Cluster Phase Changed` phases this runtime published for the cluster, in order. */
+function phaseEvents(h: RuntimeHarness, name: string): string[] {
+  return h.runtime.events
+    .history({ source: 'slipway', detailType: DetailType.ClusterPhaseChanged })
+    .map((r) => r.event.detail as { cluster: { name: string }; phase: string })
+    .filter((d) => d.cluster.name === name)
+    .map((d) => d.phase);
 }
 
 describe('the runtime killed mid-pivot and restarted', () => {
@@ -230,6 +253,11 @@ describe('the runtime killed mid-pivot and restarted', () => {
 
     // Assess
     expect(deleted.phase, `${deleted.step}: ${deleted.message}`).toBe('Deleted');
+    // The deletion was announced once, by the first runtime: the resumed begin-delete found it further along.
+    await h.runtime.events.drain();
+    expect(phaseEvents(h, name)).toEqual(['Deleted']);
+    const history = (await h.call('GET', `/v1/workspaces/${WS}/clusters/${name}/events`, { token })).body.items as Array<{ generation: number; step: string | null }>;
+    expect(history.filter((r) => r.generation === deleted.generation && r.step === 'begin-delete')).toHaveLength(1);
     await h.waitFor('instances terminated', async () => instancesOf(sim, WS, name), (all) => all.every((i) => i.state === 'terminated'), 15_000);
     expect(await capiObjectsOf(h.runtime.management, WS, name)).toEqual([]);
     expect(sim.server.getCluster(`${NS}--${name}`)).toBeUndefined();
