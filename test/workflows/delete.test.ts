@@ -213,7 +213,8 @@ describe('delete-cluster while machines are still booting', () => {
     const workload = await connectAccess(b.runtime.management, record);
     const ref = { apiVersion: CORE, kind: 'Cluster', namespace: NS, name };
     const capi = await workload.get(ref);
-    const topology = (capi?.spec as { topology: { workers: { machineDeployments: Array<{ replicas: number }> } } }).topology;
+    if (capi === null) throw new Error('the CAPI Cluster is not in the workload cluster');
+    const topology = (capi.spec as { topology: { workers: { machineDeployments: Array<{ replicas: number }> } } }).topology;
     const mds = topology.workers.machineDeployments.map((md, i) => (i === 0 ? { ...md, replicas: md.replicas + 1 } : md));
     simB().faults.bootDelay(bootMs, { namespace: NS, name });
     await workload.mergePatch(ref, { spec: { topology: { workers: { machineDeployments: mds } } } });
