@@ -1,6 +1,8 @@
 /**
  * KubeClient — the narrow port every CAPI step talks through (in the spirit of clusterctl's ClusterProxy):
- * get / list / create / replace / apply / mergePatch / delete / ensureNamespace, nothing else.
+ * get / list / create / replace / apply / mergePatch / delete / ensureNamespace, nothing else. What
+ * `createKubeClient` returns also has `createSubresource` for the few POST-only subresources (a ServiceAccount's
+ * `token`), kept out of the port so that fakes of it stay small.
  *
  * - Custom resources are never strategic-merge patched (real servers answer 415): writes are server-side
  *   apply with field manager `slipway`, JSON merge patch, create or replace.
@@ -15,6 +17,7 @@
 import {
   ApiException,
   createConfiguration,
+  HttpMethod,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
@@ -81,6 +84,16 @@ export interface KubeClient {
   ensureNamespace(name: string, labels?: Record<string, string>): Promise<void>;
 }
 
+/** The port plus subresource creation: what `createKubeClient` builds. */
+export interface SubresourceKubeClient extends KubeClient {
+  /**
+   * POST `body` to a subresource of the object `ref` names (e.g. a TokenRequest to `serviceaccounts/<n>/token`)
+   * and return the answer. KubeNotFoundError when the object is missing. Not idempotent: retried like every
+   * write, so a retry after a lost answer makes a second one (harmless for tokens).
+   */
+  createSubresource<T extends KubeObject = KubeObject>(ref: ObjectRef, subresource: string, body: KubeObject): Promise<T>;
+}
+
 export interface KubeClientOptions {
   /** Name used in error messages. */
   cluster?: string;
@@ -95,7 +108,7 @@ export interface KubeClientOptions {
 }
 
 /** Where the client-node API object comes from: fixed, or rebuilt (EKS tokens expire; see connect.ts). */
-export type ObjectApiSource = () => KubernetesObjectApi | Promise<KubernetesObjectApi>;
+export type ObjectApiSource = () => PooledObjectApi | Promise<PooledObjectApi>;
 
 export const DEFAULT_READ_RETRY: RetryPolicy = { attempts: 5, initialMs: 250, factor: 1.5 };
 export const DEFAULT_WRITE_RETRY: RetryPolicy = { attempts: 5, initialMs: 500, factor: 1.5 };
@@ -104,7 +117,7 @@ const PAGE_SIZE = 500;
 const TRANSIENT_CODES = new Set([429, 500, 502, 503, 504]);
 const NETWORK_ERROR = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR|socket hang up|other side closed|fetch failed|network|timed? ?out|aborted/i;
 
-export function createKubeClient(source: KubeConfig | ObjectApiSource, opts: KubeClientOptions = {}): KubeClient {
+export function createKubeClient(source: KubeConfig | ObjectApiSource, opts: KubeClientOptions = {}): SubresourceKubeClient {
   const apiSource: ObjectApiSource = typeof source === 'function' ? source : fixedApi(source);
   return new ObjectApiKubeClient(apiSource, opts);
 }
@@ -122,7 +135,7 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * requests: keep the first Agent of a KubeConfig and reuse it (its TLS options never change).
  */
 export class PooledObjectApi extends KubernetesObjectApi {
-  static forConfig(kc: KubeConfig): KubernetesObjectApi {
+  static forConfig(kc: KubeConfig): PooledObjectApi {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
     let shared: Dispatcher | undefined;
@@ -140,9 +153,23 @@ export class PooledObjectApi extends KubernetesObjectApi {
     api.setDefaultNamespace(kc);
     return api;
   }
+
+  /**
+   * POST to `<object path>/<subresource>`: KubernetesObjectApi only addresses objects, and the typed APIs
+   * would need a second client per cluster. Discovery resolves the object's path as for any other call.
+   */
+  async createSubresource(owner: KubernetesObject, subresource: string, body: unknown, fieldManager: string): Promise<KubernetesObject> {
+    const path = `${await this.specUriPath(owner, 'read')}/${encodeURIComponent(subresource)}`;
+    const ctx = this.configuration.baseServer.makeRequestContext(path, HttpMethod.POST);
+    ctx.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+    ctx.setHeaderParam('Content-Type', 'application/json');
+    ctx.setQueryParam('fieldManager', fieldManager);
+    ctx.setBody(JSON.stringify(body));
+    return this.requestPromise(ctx);
+  }
 }
 
-class ObjectApiKubeClient implements KubeClient {
+class ObjectApiKubeClient implements SubresourceKubeClient {
   readonly cluster: string;
   private readonly fieldManager: string;
   private readonly readRetry: RetryPolicy;
@@ -245,8 +272,14 @@ class ObjectApiKubeClient implements KubeClient {
     await this.mergePatch(ref, { metadata: { labels } });
   }
 
+  createSubresource<T extends KubeObject = KubeObject>(ref: ObjectRef, subresource: string, body: KubeObject): Promise<T> {
+    return this.call(`create ${subresource} of`, ref, this.writeRetry, async (api) =>
+      plain<T>(await api.createSubresource(wire(header(ref)), subresource, body, this.fieldManager)),
+    );
+  }
+
   /** Runs one API call with in-place retries of transient failures, mapping every failure to a named error. */
-  private async call<R>(verb: string, ref: ObjectRef | undefined, policy: RetryPolicy, fn: (api: KubernetesObjectApi) => Promise<R>): Promise<R> {
+  private async call<R>(verb: string, ref: ObjectRef | undefined, policy: RetryPolicy, fn: (api: PooledObjectApi) => Promise<R>): Promise<R> {
     let delay = policy.initialMs;
     let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {

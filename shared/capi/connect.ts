@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { KubeConfig, type KubernetesObjectApi } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { type EksToken, type EksTokenOptions, eksToken } from '../aws/eks-token.ts';
 import { createKubeClient, type KubeClient, type KubeClientOptions, PooledObjectApi } from './client.ts';
 import { KubeconfigError, KubeconfigNotFoundError } from './errors.ts';
@@ -128,7 +128,7 @@ interface EksEndpoint {
 }
 
 interface EksConnection {
-  api: KubernetesObjectApi;
+  api: PooledObjectApi;
   refreshAt: number;
 }
 
@@ -140,7 +140,7 @@ const connections = new Map<string, Promise<EksConnection>>();
 export function connectEks(opts: EksConnectOptions, clientOpts: KubeClientOptions = {}): KubeClient {
   const key = `${opts.region}/${opts.clusterName}`;
   const now = opts.now ?? (() => new Date());
-  const source = async (): Promise<KubernetesObjectApi> => {
+  const source = async (): Promise<PooledObjectApi> => {
     const cached = connections.get(key);
     if (cached !== undefined) {
       const connection = await cached.catch(() => undefined);

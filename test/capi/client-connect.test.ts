@@ -168,6 +168,32 @@ describe('KubeClient', () => {
   });
 });
 
+describe('KubeClient.createSubresource', () => {
+  it("posts a TokenRequest to a ServiceAccount's token subresource, with the same error mapping and retries", async () => {
+    // Prepare
+    const { vc, client, delays } = cluster();
+    await client.ensureNamespace('access');
+    await client.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'u1', namespace: 'access' } });
+    const ref = { apiVersion: 'v1', kind: 'ServiceAccount', name: 'u1', namespace: 'access' };
+    const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: 'u1', namespace: 'access' }, spec: { expirationSeconds: 900 } };
+    // Act
+    server.setFaults(vc.name, { dropAfterRequests: 0, dropCount: 1 });
+    const answer = await client.createSubresource<{ apiVersion: string; kind: string; metadata: { name: string }; status: { token: string; expirationTimestamp: string } }>(ref, 'token', body);
+    server.setFaults(vc.name, undefined);
+    const missing = client.createSubresource({ ...ref, name: 'nobody' }, 'token', body);
+    const invalid = client.createSubresource(ref, 'token', { ...body, spec: { expirationSeconds: 5 } });
+    // Assess
+    expect(answer.kind).toBe('TokenRequest');
+    expect(answer.status.token.split('.')).toHaveLength(3);
+    expect(Date.parse(answer.status.expirationTimestamp) - Date.now()).toBeGreaterThan(890_000);
+    expect(typeof answer.status.expirationTimestamp).toBe('string');
+    expect(delays).toEqual([500]);
+    await expect(missing).rejects.toBeInstanceOf(KubeNotFoundError);
+    await expect(missing).rejects.toThrow('create token of ServiceAccount access/nobody on c-');
+    await expect(invalid).rejects.toMatchObject({ name: 'KubeApiError', code: 422, reason: 'Invalid' });
+  });
+});
+
 describe('connections', () => {
   it('re-authenticates once on 401 when told how (EKS), and the retried call succeeds with the new token', async () => {
     // Prepare

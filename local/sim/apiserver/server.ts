@@ -4,6 +4,10 @@
  * that `@kubernetes/client-node` (and kubectl) use — discovery, CRUD, list with selectors and paging, watch,
  * merge/JSON/apply patches, the status subresource — with the real `Status` error bodies.
  *
+ * Authentication: each virtual cluster's own token is unrestricted (like `system:masters`); ServiceAccount
+ * tokens from its TokenRequest API (`POST …/serviceaccounts/<name>/token`) are accepted until they expire or
+ * their ServiceAccount goes, and their requests are authorized by the cluster's RBAC objects (rbac.ts).
+ *
  * Admin endpoints (bearer `adminToken` when one is set): `GET /sim/counters`, `GET /sim/counters/<cluster>`,
  * `PUT /sim/faults/<cluster|*>` (body: Faults, `{}` clears).
  *
@@ -30,9 +34,11 @@ import {
 import { FaultState, type Faults, type Verb } from './faults.ts';
 import { isObject } from './json.ts';
 import { apiVersionOf, defaultKinds, type KindInfo, type KindRegistry } from './kinds.ts';
+import { authorize, defaultRbac, forbidden, requestAttributes, type UserInfo } from './rbac.ts';
 import { type FieldSelector, type LabelSelector, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
-import { ClusterStore, type DeleteOptions, type KubeObject, type WatchEvent } from './store.ts';
+import { ClusterStore, type DeleteOptions, type KubeObject, rfc3339, type WatchEvent } from './store.ts';
 import type { TlsMaterial } from './tls.ts';
+import { DEFAULT_ISSUER, ServiceAccountTokens } from './tokens.ts';
 
 export type { Faults, Verb } from './faults.ts';
 
@@ -53,6 +59,8 @@ export interface ApiServerOptions {
    * only over TLS; client-node does over plain HTTP too (with skipTLSVerify on the cluster entry).
    */
   tls?: TlsMaterial;
+  /** Clock of ServiceAccount tokens: when they are issued and when they expire (tests move it forward). */
+  now?: () => Date;
 }
 
 export interface VirtualCluster {
@@ -130,6 +138,15 @@ const LATENCY_SAMPLES = 4096;
 const MAX_BODY = 3 * 1024 * 1024;
 const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'] as const;
 const BUILTIN_PATCH_TYPES = [...PATCH_TYPES, 'application/strategic-merge-patch+json'] as const;
+const TOKEN_REQUEST_API = 'authentication.k8s.io/v1';
+/** A TokenRequest's default lifetime, and the bounds a real server validates. */
+const DEFAULT_TOKEN_SECONDS = 3600;
+const MIN_TOKEN_SECONDS = 600;
+const MAX_TOKEN_SECONDS = 2 ** 32;
+
+function isServiceAccount(info: KindInfo): boolean {
+  return info.group === '' && info.kind === 'ServiceAccount';
+}
 
 interface ClusterState extends VirtualCluster {
   counters: { requests: RequestCounters; faults: ClusterCounters['faults']; latencies: Float64Array; latencyCount: number };
@@ -236,6 +253,8 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
   let baseUrl = '';
 
   const discoveryCache = new Map<string, string>();
+  const tokens = new ServiceAccountTokens();
+  const now = opts.now ?? (() => new Date());
 
   // ── discovery ────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -252,6 +271,9 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       resources.push(main);
       if (info.statusSubresource) {
         resources.push({ name: `${info.plural}/status`, singularName: '', namespaced: info.namespaced, kind: info.kind, verbs: ['get', 'patch', 'update'] });
+      }
+      if (isServiceAccount(info)) {
+        resources.push({ name: 'serviceaccounts/token', singularName: '', namespaced: true, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
       }
     }
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(group, version), resources };
@@ -326,7 +348,8 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
     const info = kinds.forPlural(group, version, plural);
     if (info === undefined || !store.serves(info)) throw NotFoundError.path();
     if (namespace !== undefined && !info.namespaced) throw NotFoundError.path();
-    if (subresource !== undefined && (subresource !== 'status' || !info.statusSubresource)) throw NotFoundError.path();
+    const servedSubresource = (subresource === 'status' && info.statusSubresource) || (subresource === 'token' && isServiceAccount(info));
+    if (subresource !== undefined && !servedSubresource) throw NotFoundError.path();
     if (info.namespaced && namespace === undefined && name !== undefined) throw NotFoundError.path();
     return { type: 'resource', route: { info, version, namespace, name, subresource } };
   }
@@ -441,6 +464,10 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
   }
 
   async function handleResource(c: ClusterState, verb: Verb, r: ResourceRoute, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    if (r.subresource === 'token') {
+      if (verb !== 'create') throw MethodNotAllowedError.of(req.method ?? '');
+      return tokenRequest(c, r, req, res);
+    }
     const store = c.store;
     const apiVersion = apiVersionOf(r.info.group, r.version);
     const ref = { apiVersion, kind: r.info.kind, name: r.name ?? '', namespace: r.namespace };
@@ -525,6 +552,57 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       default:
         throw MethodNotAllowedError.of(req.method ?? '');
     }
+  }
+
+  /**
+   * `POST …/serviceaccounts/<name>/token`: a TokenRequest answered with a token for that ServiceAccount
+   * (`status.token`, `status.expirationTimestamp`). Validation as a real server's: at least 10 minutes.
+   */
+  async function tokenRequest(c: ClusterState, r: ResourceRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const name = r.name ?? '';
+    const namespace = r.namespace ?? '';
+    const account = c.store.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace, name });
+    if (account === undefined) throw NotFoundError.of({ group: '', plural: 'serviceaccounts', kind: 'ServiceAccount' }, name);
+    requireJson(req);
+    const body = parseJson(await readBody(req));
+    if (!isObject(body)) throw BadRequestError.of('the request body must be a JSON object');
+    if ((body.apiVersion !== undefined && body.apiVersion !== TOKEN_REQUEST_API) || (body.kind !== undefined && body.kind !== 'TokenRequest')) {
+      throw BadRequestError.of(`the body must be a TokenRequest (${TOKEN_REQUEST_API}), got ${String(body.kind)} (${String(body.apiVersion)})`);
+    }
+    const spec = isObject(body.spec) ? body.spec : {};
+    const seconds = spec.expirationSeconds ?? DEFAULT_TOKEN_SECONDS;
+    const invalid = (detail: string) =>
+      InvalidError.of({ group: 'authentication.k8s.io', plural: 'tokenrequests', kind: 'TokenRequest' }, name, [
+        { field: 'spec.expirationSeconds', type: 'FieldValueInvalid', value: seconds, detail },
+      ]);
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds)) throw invalid('must be an integer number of seconds');
+    if (seconds < MIN_TOKEN_SECONDS) throw invalid('may not specify a duration less than 10 minutes');
+    if (seconds > MAX_TOKEN_SECONDS) throw invalid('may not specify a duration larger than 2^32 seconds');
+    const audiences = Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences.map(String) : [DEFAULT_ISSUER];
+    const issued = tokens.issue(c.name, { namespace, name, uid: account.metadata.uid ?? '' }, { audiences, now: now(), expirationSeconds: seconds });
+    send(res, 201, {
+      kind: 'TokenRequest',
+      apiVersion: TOKEN_REQUEST_API,
+      metadata: { name, namespace, creationTimestamp: null },
+      spec: { audiences, expirationSeconds: seconds, boundObjectRef: null },
+      status: { token: issued.token, expirationTimestamp: rfc3339(issued.expiresAt) },
+    });
+  }
+
+  /**
+   * Who a bearer token is: undefined for the cluster's own token (unrestricted), the ServiceAccount's user for
+   * a valid token of this cluster whose ServiceAccount still exists (same uid, not being deleted), else 401.
+   */
+  function authenticate(c: ClusterState, header: string | undefined): UserInfo | undefined {
+    if (header === `Bearer ${c.token}`) return undefined;
+    const sa = header?.startsWith('Bearer ') ? tokens.verify(c.name, header.slice(7).trim(), now()) : undefined;
+    if (sa === undefined) throw UnauthorizedError.of();
+    const live = c.store.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: sa.namespace, name: sa.name });
+    if (live === undefined || live.metadata.uid !== sa.uid || live.metadata.deletionTimestamp !== undefined) throw UnauthorizedError.of();
+    return {
+      name: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
+    };
   }
 
   /** Streams watch events as newline-delimited JSON, resuming from `resourceVersion` when history allows. */
@@ -684,9 +762,21 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
       res.end('ok');
       return;
     }
-    if (req.headers.authorization !== `Bearer ${c.token}`) {
+    let user: UserInfo | undefined;
+    try {
+      user = authenticate(c, req.headers.authorization);
+    } catch (err) {
       bump(c.counters.requests.byCode, '401');
-      throw UnauthorizedError.of();
+      throw err;
+    }
+    if (user !== undefined) {
+      // Before the path is resolved, as a real server's filter chain does: no kind leaks to the unauthorized.
+      const attrs = requestAttributes(req.method ?? 'GET', rest, query);
+      const decision = authorize(c.store, user, attrs);
+      if (!decision.allowed) {
+        bump(c.counters.requests.byCode, '403');
+        throw forbidden(attrs, user, decision.reason);
+      }
     }
     const counters = c.counters;
     const started = performance.now();
@@ -769,8 +859,9 @@ export async function createApiServer(opts: ApiServerOptions = {}): Promise<ApiS
         history.push(e);
         if (history.length > historySize) history.splice(0, history.length - historySize);
       });
-      // Like a fresh kubeadm cluster: the namespaces every client expects.
+      // Like a fresh kubeadm cluster: the namespaces every client expects, the default roles users are bound to.
       for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      for (const obj of defaultRbac()) store.create(obj, { fieldManager: 'kube-apiserver' });
       const state: ClusterState = {
         name,
         store,
