@@ -64,7 +64,8 @@ export interface SimulatorOptions {
   tls?: boolean;
   /**
    * Workload clusters serve CAPI kinds only once their CustomResourceDefinitions exist (as a fresh real cluster
-   * does), so installing providers must apply CRDs first (`providerComponents()` includes them). Default false.
+   * does), so installing providers must apply CRDs first (`providerComponents()` includes them). Default true;
+   * false serves every kind from the start.
    */
   crdGatedWorkloads?: boolean;
 }
@@ -138,7 +139,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const cloud = new SimCloud(timing, { seed });
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), publicUrl: url, crdGatedWorkloads: options.crdGatedWorkloads ?? false, log });
+  const manager = new Manager({ server, cloud, timing, rng: new Rng(seed ^ 0x5eed), publicUrl: url, crdGatedWorkloads: options.crdGatedWorkloads ?? true, log });
   server.addCounterSource((name) => ({
     instances: cloud.counters({ workloadCluster: name }),
     reconciles: manager.runtime(name)?.reconciles ?? 0,

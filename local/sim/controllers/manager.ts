@@ -34,7 +34,7 @@ export interface ManagerOptions {
   rng: Rng;
   /** Base URL clients use; default: the API server's own URL. */
   publicUrl?: string;
-  /** New workload clusters serve CAPI kinds only once their CRDs are installed, as a real cluster does. */
+  /** New workload clusters serve CAPI kinds only once their CRDs are installed, as a real cluster does (default). */
   crdGatedWorkloads?: boolean;
   log?: (message: string) => void;
 }
@@ -61,7 +61,7 @@ export class Manager implements SimContext {
   constructor(options: ManagerOptions) {
     this.#server = options.server;
     this.#publicUrl = options.publicUrl ?? options.server.url;
-    this.#crdGatedWorkloads = options.crdGatedWorkloads ?? false;
+    this.#crdGatedWorkloads = options.crdGatedWorkloads ?? true;
     this.cloud = options.cloud;
     this.timing = options.timing;
     this.rng = options.rng;
