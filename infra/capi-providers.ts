@@ -51,7 +51,7 @@ export function catalogVersions(addonHelm: boolean): string {
 }
 
 /** The resource's properties apart from the mirror (config `providerRepository`). */
-export const CAPI_PROVIDERS_PROPERTIES_DEFAULTS: CapiProvidersPropertiesInput = {
+export const CAPI_PROVIDERS_PROPERTIES_DEFAULTS: CapiProvidersPropertiesInput & { Infrastructure: 'aws' } = {
   Infrastructure: 'aws',
   AddonHelm: 'true',
   Versions: catalogVersions(true),

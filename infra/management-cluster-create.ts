@@ -25,7 +25,7 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import type { Construct, IDependable } from 'constructs';
 import type { CapiProvidersPropertiesInput } from '../shared/config/capi-providers.ts';
 import type { FunctionBundler } from './bundling.ts';
 import { CapiProviders } from './capi-providers.ts';
@@ -71,6 +71,13 @@ export interface CreatedManagementClusterProps extends ManagementClusterAccessPr
   };
 }
 
+interface Network {
+  vpc: ec2.IVpc;
+  privateSubnets: ec2.ISubnet[];
+  /** A created VPC's NAT routes (an existing VPC's are its owner's business). */
+  internetConnectivity?: IDependable[];
+}
+
 export interface ExistingVpc {
   vpcId: string;
   /** Private subnets (two AZs at least) with a route out (NAT): nodes pull images, functions reach AWS APIs. */
@@ -100,6 +107,8 @@ export class CreatedManagementCluster extends ManagementClusterBase {
   readonly capaPodIdentity: eks.CfnPodIdentityAssociation;
   readonly adminEntries: eks.CfnAccessEntry[] = [];
   readonly providers: CapiProviders;
+  /** `private` mode: the functions' security group allowed into the API server. */
+  private apiServerIngress: ec2.CfnSecurityGroupIngress | undefined;
 
   constructor(scope: Construct, id: string, props: CreatedManagementClusterProps) {
     super(scope, id, props);
@@ -168,6 +177,8 @@ export class CreatedManagementCluster extends ManagementClusterBase {
     this.functionNetwork = isPrivate ? this.privateFunctionNetwork(privateSubnets) : undefined;
 
     this.nodegroup = this.nodes(props, privateSubnets);
+    // Nodes pull their images through the NAT: a created VPC's routes out must exist before they boot.
+    if (network.internetConnectivity) this.nodegroup.node.addDependency(...network.internetConnectivity);
     this.podIdentityAgent = new eks.CfnAddon(this, 'PodIdentityAgent', {
       clusterName: this.cluster.ref,
       addonName: 'eks-pod-identity-agent',
@@ -199,7 +210,8 @@ export class CreatedManagementCluster extends ManagementClusterBase {
       network: this.functionNetwork,
       properties: props.providers.properties,
       logRetention: props.logRetention,
-      dependsOn: [this.nodegroup, this.podIdentityAgent, this.capaPodIdentity],
+      // In `private` mode the handlers also need their way into the API server.
+      dependsOn: [this.nodegroup, this.podIdentityAgent, this.capaPodIdentity, ...(this.apiServerIngress ? [this.apiServerIngress] : [])],
     });
   }
 
@@ -207,7 +219,7 @@ export class CreatedManagementCluster extends ManagementClusterBase {
    * An existing VPC, by id, with the private subnets to use: nothing is created in it but the cluster's and
    * functions' interfaces (and a security group). Its routes (NAT), flow logs and subnet tags are its owner's.
    */
-  private existingNetwork(existing: ExistingVpc): { vpc: ec2.IVpc; privateSubnets: ec2.ISubnet[] } {
+  private existingNetwork(existing: ExistingVpc): Network {
     // No lookup (synth stays offline): the subnets are named, so the VPC's AZ list is never consulted.
     const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: existing.vpcId, availabilityZones: Fn.getAzs() });
     const privateSubnets = existing.subnetIds.map((id) => ec2.Subnet.fromSubnetId(this, `Subnet-${id}`, id));
@@ -215,7 +227,7 @@ export class CreatedManagementCluster extends ManagementClusterBase {
   }
 
   /** The VPC: private subnets with NAT, public subnets for NAT and load balancers, flow logs. */
-  private network(props: CreatedManagementClusterProps): { vpc: ec2.IVpc; privateSubnets: ec2.ISubnet[] } {
+  private network(props: CreatedManagementClusterProps): Network {
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN });
     const vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr('10.0.0.0/16'),
@@ -236,7 +248,8 @@ export class CreatedManagementCluster extends ManagementClusterBase {
     // Subnet discovery for load balancers (AWS Load Balancer Controller, in-tree service controller).
     for (const s of vpc.publicSubnets) Tags.of(s).add('kubernetes.io/role/elb', '1');
     for (const s of vpc.privateSubnets) Tags.of(s).add('kubernetes.io/role/internal-elb', '1');
-    return { vpc, privateSubnets: vpc.privateSubnets };
+    // Each private subnet's connectivity is its default route to a NAT gateway.
+    return { vpc, privateSubnets: vpc.privateSubnets, internetConnectivity: vpc.privateSubnets.map((s) => s.internetConnectivityEstablished) };
   }
 
   /**
@@ -292,7 +305,7 @@ export class CreatedManagementCluster extends ManagementClusterBase {
       description: 'Slipway functions that call the management cluster API server (egress: API server, AWS APIs, workload clusters)',
       allowAllOutbound: true,
     });
-    new ec2.CfnSecurityGroupIngress(this, 'ApiServerFromFunctions', {
+    this.apiServerIngress = new ec2.CfnSecurityGroupIngress(this, 'ApiServerFromFunctions', {
       groupId: this.cluster.attrClusterSecurityGroupId,
       ipProtocol: 'tcp',
       fromPort: 443,

@@ -13,8 +13,11 @@ export const CAPI_PROVIDERS_RESOURCE_TYPE = 'Custom::SlipwayCapiProviders';
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const CapiProvidersProperties = z.object({
-  /** The infrastructure provider: Slipway's cloud accesses are AWS roles, so `aws` (CAPA). */
-  Infrastructure: z.literal('aws'),
+  /**
+   * The infrastructure provider: the stack always writes `aws` (CAPA: Slipway's cloud accesses are AWS roles);
+   * `sim` is the simulator's provider, so the handlers can be run against the simulator's release repository.
+   */
+  Infrastructure: z.enum(['aws', 'sim']),
   /** CAAPH (Helm add-ons) as well. */
   AddonHelm: flag,
   /** Base URL of a mirror in clusterctl's layout; absent: the providers' upstream GitHub releases. */

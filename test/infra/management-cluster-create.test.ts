@@ -129,6 +129,12 @@ describe('create mode: nodes', () => {
     });
     const privateIds = created(built).vpc.privateSubnets.map((s) => logicalId(built, s));
     expect((group.Properties!.Subnets as unknown[]).map(referencedId).sort()).toEqual(privateIds.sort());
+    // Booted only once the private subnets route out through the NAT gateway (image pulls).
+    const routes = Object.entries(resourcesOf(built.template, 'AWS::EC2::Route'))
+      .filter(([, r]) => r.Properties?.NatGatewayId !== undefined)
+      .map(([id]) => id);
+    expect(routes.length).toBe(privateIds.length);
+    expect(dependsOn(group)).toEqual(expect.arrayContaining(routes));
     expect(referencedId(group.Properties?.ClusterName)).toBe(only(built, 'AWS::EKS::Cluster')[0]);
 
     const template = resourcesOf(built.template, 'AWS::EC2::LaunchTemplate')[referencedId((group.Properties!.LaunchTemplate as Props).Id) ?? ''];
@@ -329,8 +335,9 @@ describe('create mode with a private endpoint: the functions that call Kubernete
     }
   });
 
-  it('lets that security group, and only it, into the API server on 443', () => {
-    const [, ingress] = only(built, 'AWS::EC2::SecurityGroupIngress');
+  it('lets that security group, and only it, into the API server on 443, before the providers are installed', () => {
+    const [ingressId, ingress] = only(built, 'AWS::EC2::SecurityGroupIngress');
+    expect(dependsOn(only(built, 'Custom::SlipwayCapiProviders')[1])).toContain(ingressId);
     expect(ingress.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 });
     expect(renderValue(ingress.Properties?.GroupId)).toBe(`<${only(built, 'AWS::EKS::Cluster')[0]}.ClusterSecurityGroupId>`);
     expect(referencedId(ingress.Properties?.SourceSecurityGroupId)).toBe(logicalId(built, created(built).functionNetwork!.securityGroup));
