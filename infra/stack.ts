@@ -157,6 +157,7 @@ export class SlipwayStack extends Stack {
       events: this.events,
       managementCluster: this.managementCluster,
       cloudAccessRoleNames: config.cloudAccessRoleName,
+      providerRepository: config.providerRepository,
       logRetention,
       logExecutionData: config.logExecutionData,
       strict: config.strictWorkflows,

@@ -69,6 +69,8 @@ export interface WorkflowsProps {
   managementCluster: ManagementCluster;
   /** Role names assumed in vended accounts by the onboarding steps. */
   cloudAccessRoleNames: readonly string[];
+  /** Mirror of the providers' release files (config `providerRepository`); default GitHub releases. */
+  providerRepository?: string | undefined;
   logRetention: logs.RetentionDays;
   logExecutionData: boolean;
   /** Fail the synth, instead of skipping the workflow, when a step handler is missing. */
@@ -151,6 +153,8 @@ export class Workflows extends Construct {
       SLIPWAY_EVENT_BUS_NAME: props.events.bus.eventBusName,
       SLIPWAY_MANAGEMENT_CLUSTER_NAME: props.managementCluster.clusterName,
       SLIPWAY_PROVISION_STATE_MACHINE_ARN: props.naming.stateMachineArn(WorkflowId.provisionCluster),
+      // install-providers puts the providers into each new workload cluster from there.
+      ...(props.providerRepository ? { SLIPWAY_PROVIDER_REPOSITORY: props.providerRepository } : {}),
     };
     for (const [step, family] of this.stepFamilies()) {
       const entry = stepEntry(this.props.stepsDir, step);

@@ -112,6 +112,17 @@ describe('workflows: every ASL file a Standard state machine', () => {
     built.template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'Slipway-onboarding-steps' });
   });
 
+  it('gives every step the provider mirror when slipway:providerRepository is set, and nothing otherwise', () => {
+    const stepVars = (b: Built) =>
+      [...b.stack.workflows.steps.values()].map(
+        (step) => (resourcesOf(b.template, 'AWS::Lambda::Function')[b.stack.getLogicalId(step.fn.node.defaultChild as never)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables,
+      );
+    const mirrored = synthTemplate({ context: { 'slipway:providerRepository': 'https://mirror.example.com/capi' } });
+    expect(stepVars(mirrored).length).toBeGreaterThan(0);
+    for (const vars of stepVars(mirrored)) expect(vars.SLIPWAY_PROVIDER_REPOSITORY).toBe('https://mirror.example.com/capi');
+    for (const vars of stepVars(built)) expect(vars.SLIPWAY_PROVIDER_REPOSITORY).toBeUndefined();
+  });
+
   it('leaves out, with a warning, a workflow whose step handler is missing; strict mode fails', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-asl-'));
     writeFileSync(
