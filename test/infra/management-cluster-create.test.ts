@@ -8,6 +8,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPI_PROVIDERS_IS_COMPLETE_HANDLER, CAPI_PROVIDERS_ON_EVENT_HANDLER, catalogVersions } from '../../infra/capi-providers.ts';
 import { DEFAULT_MANAGEMENT_KUBERNETES_VERSION } from '../../infra/config.ts';
+import { DEFAULT_PATHS } from '../../infra/stack.ts';
 import { CAPA_NAMESPACE, CAPA_SERVICE_ACCOUNT, CreatedManagementCluster, isArmInstanceType } from '../../infra/management-cluster-create.ts';
 import { ACCESS_NAMESPACE } from '../../shared/capi/access.ts';
 import { CERT_MANAGER, PROVIDERS } from '../../shared/capi/providers/catalog.ts';
@@ -377,6 +378,14 @@ describe('create mode in an existing VPC', () => {
     expect(sg?.Properties?.VpcId).toBe('vpc-0123456789abcdef0');
     const installer = resourcesOf(built.template, 'AWS::Lambda::Function')[logicalId(built, created(built).providers.onEvent.fn)];
     expect((installer!.Properties!.VpcConfig as Props).SubnetIds).toEqual(SUBNETS);
+  });
+});
+
+describe('create mode: CloudFormation limits', () => {
+  it("keeps the repository's stack with a created cluster well under 500 resources", () => {
+    const { template } = synthTemplate({ paths: DEFAULT_PATHS, context: { ...CREATE, 'slipway:managementEndpointAccess': 'private' } });
+    // The cluster adds about 60 resources to import mode's (under 400, test/infra/monitoring.test.ts).
+    expect(Object.keys((template.toJSON() as { Resources: object }).Resources).length).toBeLessThan(460);
   });
 });
 
