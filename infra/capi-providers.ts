@@ -8,14 +8,16 @@
  * CDK provider framework with `onEvent` + `isComplete`: onEvent makes the first reconcile pass and returns; the
  * framework's waiter state machine then calls isComplete every `queryInterval` — each call is one more
  * idempotent reconcile pass (one stage: apply what is missing, or report what it waits for) — until the
- * providers are ready or `totalTimeout` runs out (the deployment then fails with the last thing waited for).
+ * providers are ready or `totalTimeout` runs out (the deployment then fails with "Operation timed out"; the
+ * isComplete function's log has a line per pass saying what it waited for). Errors no pass can cure (a mirror
+ * without the files, properties it cannot read) fail the first pass, and so the deployment, at once.
  *
  * Both handlers live in functions/custom-resources/ and are bundled by the stack's FunctionBundler like every
  * other function; they run under one role with `eks:DescribeCluster` on the cluster and a cluster-admin
  * access entry (CRDs, webhooks and namespaces are cluster-scoped).
  */
 import { join } from 'node:path';
-import { CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -140,14 +142,14 @@ export class CapiProviders extends Construct {
   private acknowledgeFramework(provider: cr.Provider, roles: iam.Role[]): void {
     const stack = Stack.of(this);
     for (const fn of [this.onEvent.fn, this.isComplete.fn]) {
-      const finding = `<${stack.getLogicalId(fn.node.defaultChild as never)}.Arn>:*`;
+      const finding = `<${stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*`;
       for (const role of roles) acknowledgeWildcard(role, finding, WILDCARD_REASONS.providerFrameworkInvoke);
     }
     const waiter = provider.node.tryFindChild('waiter-state-machine');
     if (waiter) {
       for (const fn of ['framework-isComplete', 'framework-onTimeout']) {
         const f = provider.node.tryFindChild(fn);
-        if (f) acknowledgeWildcard(waiter, `<${stack.getLogicalId(f.node.defaultChild as never)}.Arn>:*`, WILDCARD_REASONS.providerFrameworkInvoke);
+        if (f) acknowledgeWildcard(waiter, `<${stack.getLogicalId(f.node.defaultChild as CfnElement)}.Arn>:*`, WILDCARD_REASONS.providerFrameworkInvoke);
       }
       Validations.of(waiter).acknowledge({
         id: 'AwsSolutions-SF1',

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowId } from '../../shared/workflow/names.ts';
@@ -115,7 +116,7 @@ describe('workflows: every ASL file a Standard state machine', () => {
   it('gives every step the provider mirror when slipway:providerRepository is set, and nothing otherwise', () => {
     const stepVars = (b: Built) =>
       [...b.stack.workflows.steps.values()].map(
-        (step) => (resourcesOf(b.template, 'AWS::Lambda::Function')[b.stack.getLogicalId(step.fn.node.defaultChild as never)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables,
+        (step) => (resourcesOf(b.template, 'AWS::Lambda::Function')[b.stack.getLogicalId(step.fn.node.defaultChild as CfnElement)]!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables,
       );
     const mirrored = synthTemplate({ context: { 'slipway:providerRepository': 'https://mirror.example.com/capi' } });
     expect(stepVars(mirrored).length).toBeGreaterThan(0);
