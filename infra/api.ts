@@ -12,7 +12,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ACCESS_NAMESPACE } from '../shared/capi/access.ts';
-import { ApiEnv, type ApiEnvInput, KubeconfigApiEnv, type KubeconfigApiEnvInput } from '../shared/config/env.ts';
+import { ApiEnv, type ApiEnvInput, KUBECONFIG_TTL_LIMITS, KubeconfigApiEnv, type KubeconfigApiEnvInput } from '../shared/config/env.ts';
 import { ROUTES, RouteGroup, type RouteDef, routeKey } from '../shared/http/routes.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
 import { pascalCase } from './asl.ts';
@@ -31,6 +31,8 @@ interface GroupAccess {
   startsWorkflows: boolean;
   /** Reads the access Slipway keeps in the management cluster (KubeconfigApiEnv + an EKS access entry). */
   keptAccess?: true;
+  /** Appends to the audit trail (PutItem on audit partitions only) although its table access is `read`. */
+  auditAppend?: true;
 }
 
 const GROUP_ACCESS: Record<RouteGroup, GroupAccess> = {
@@ -44,7 +46,8 @@ const GROUP_ACCESS: Record<RouteGroup, GroupAccess> = {
   [RouteGroup.policies]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.workspaces]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.clusters]: { table: 'readWrite', startsWorkflows: true },
-  [RouteGroup.kubeconfig]: { table: 'read', startsWorkflows: false, keptAccess: true },
+  // Audits every kubeconfig it hands out; drives the workload clusters with the kept access (no IAM needed).
+  [RouteGroup.kubeconfig]: { table: 'read', startsWorkflows: false, keptAccess: true, auditAppend: true },
   [RouteGroup.onboardingRules]: { table: 'readWrite', startsWorkflows: false },
   [RouteGroup.accounts]: { table: 'read', startsWorkflows: false },
 };
@@ -150,6 +153,8 @@ export class Api extends Construct {
       const kubeEnvironment: KubeconfigApiEnvInput = {
         ...environment,
         SLIPWAY_MANAGEMENT_CLUSTER_NAME: props.managementCluster.clusterName,
+        SLIPWAY_KUBECONFIG_TTL_MINUTES: String(KUBECONFIG_TTL_LIMITS.defaultMinutes),
+        SLIPWAY_KUBECONFIG_MAX_TTL_MINUTES: String(KUBECONFIG_TTL_LIMITS.defaultMaxMinutes),
       };
       // The kubeconfig group reads the management cluster: inside its VPC when its endpoint is private.
       const network = props.managementCluster.functionNetwork;
@@ -189,6 +194,7 @@ export class Api extends Construct {
     if (access.table === 'read') props.data.grantRead(role);
     if (access.table === 'readWrite') props.data.grantReadWrite(role);
     if (access.keptAccess) props.managementCluster.grantKeptAccessRead(role, ACCESS_NAMESPACE);
+    if (access.auditAppend) props.data.grantAuditAppend(role);
     if (access.startsWorkflows) grantStartWorkflows(role, props.naming, API_WORKFLOWS);
   }
 }

@@ -7,6 +7,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { keys } from '../shared/store/keys.ts';
 import { TABLE_INDEXES, TABLE_KEYS } from '../shared/store/table.ts';
 
 export interface DataProps {
@@ -14,6 +15,8 @@ export interface DataProps {
   tableKmsKeyArn?: string | undefined;
 }
 
+/** `AUDIT#` — the partition prefix of audit records (shared/store/keys.ts), derived rather than retyped. */
+const AUDIT_PARTITION_PREFIX = keys.auditDay('').pk;
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 // TransactWriteItems is authorised through the item actions it contains; Scan is never used.
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
@@ -65,6 +68,21 @@ export class Data extends Construct {
       new iam.PolicyStatement({ actions: [...READ_ACTIONS, ...WRITE_ACTIONS], resources: this.resources() }),
     );
     this.grantKey(role, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
+   * Appends to the audit trail and nothing else: PutItem on `AUDIT#…` partitions only (the audit store's writes
+   * are conditional puts of new items, shared/store/dynamo/audit.ts), for functions that otherwise only read.
+   */
+  grantAuditAppend(role: iam.IGrantable): void {
+    role.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${AUDIT_PARTITION_PREFIX}*`] } },
+      }),
+    );
+    this.grantKey(role, ['kms:Encrypt', 'kms:GenerateDataKey']);
   }
 
   /** A customer-managed key must also let the function use it (the AWS-managed key needs no grant). */

@@ -166,4 +166,12 @@ export class ThrottledError extends SlipwayError {
   readonly title = 'Too many requests';
 }
 
+/** Something the request needs (e.g. the workload cluster's API server) does not answer now: retry later. */
+export class UnavailableError extends SlipwayError {
+  override readonly name = 'UnavailableError';
+  readonly status = 503;
+  readonly problemType = 'unavailable';
+  readonly title = 'Temporarily unavailable';
+}
+
 export const PROBLEM_TYPE_BASE = 'https://slipway.dev/problems/';

@@ -12,7 +12,7 @@ import { makeHandler as clusterPlans } from './cluster-plans.ts';
 import { makeHandler as clusters } from './clusters.ts';
 import { makeHandler as computeTemplates } from './compute-templates.ts';
 import type { ApiDeps } from './deps.ts';
-import { type KubeconfigDeps, makeHandler as kubeconfig } from './kubeconfig.ts';
+import { DEFAULT_KUBECONFIG_TTL, type KubeconfigDeps, type KubeconfigTtl, makeHandler as kubeconfig } from './kubeconfig.ts';
 import { makeHandler as me } from './me.ts';
 import { makeHandler as networkPlans } from './network-plans.ts';
 import { makeHandler as onboardingRules } from './onboarding-rules.ts';
@@ -26,10 +26,11 @@ export class ManagementClusterUnavailableError extends Error {
   override readonly name = 'ManagementClusterUnavailableError';
 }
 
-export function buildApiHandlers(deps: ApiDeps & { management?: () => Promise<KubeClient> }): Record<RouteGroup, ApiHandler> {
+export function buildApiHandlers(deps: ApiDeps & { management?: () => Promise<KubeClient>; kubeconfigTtl?: KubeconfigTtl }): Record<RouteGroup, ApiHandler> {
   const d = () => deps;
   const withManagement = (): KubeconfigDeps => ({
     ...deps,
+    kubeconfigTtl: deps.kubeconfigTtl ?? DEFAULT_KUBECONFIG_TTL,
     management:
       deps.management ??
       (async () => {

@@ -6,7 +6,7 @@
  * uid, and removes it when the cluster is deleted. Kubeconfigs stay in Kubernetes Secrets (encrypted at rest
  * on EKS): never in DynamoDB, never in logs.
  */
-import type { KubeClient, KubeClientOptions } from './client.ts';
+import type { KubeClient, KubeClientOptions, SubresourceKubeClient } from './client.ts';
 import { createKubeClient } from './client.ts';
 import { KUBECONFIG_SECRET_KEY, kubeconfigFromText, kubeconfigSecretName } from './connect.ts';
 import { KubeconfigNotFoundError } from './errors.ts';
@@ -76,6 +76,29 @@ export async function connectAccess(management: KubeClient, c: AccessSubject, op
     text = await loadAccess(management, c);
   }
   return createKubeClient(kubeconfigFromText(text), { cluster: `workload/${c.workspaceId}/${c.name}`, ...opts });
+}
+
+/** Where the workload cluster's API server is and how to trust it, from the kept kubeconfig (no credentials). */
+export interface ClusterEndpoint {
+  server: string;
+  caData: string | undefined;
+  insecureSkipTlsVerify: boolean;
+  tlsServerName: string | undefined;
+}
+
+/**
+ * A client on the workload cluster from the kept access only — reads, never writes, in the management cluster
+ * (what the kubeconfig route may do there) — and the endpoint, for kubeconfigs that carry other credentials.
+ * KubeconfigNotFoundError when nothing is kept for this incarnation of the cluster.
+ */
+export async function connectKeptAccess(management: KubeClient, c: AccessSubject, opts: KubeClientOptions = {}): Promise<{ client: SubresourceKubeClient; endpoint: ClusterEndpoint }> {
+  const kc = kubeconfigFromText(await loadAccess(management, c));
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new KubeconfigNotFoundError(`the access kept for cluster ${c.workspaceId}/${c.name} names no cluster`);
+  return {
+    client: createKubeClient(kc, { cluster: `workload/${c.workspaceId}/${c.name}`, ...opts }),
+    endpoint: { server: cluster.server, caData: cluster.caData, insecureSkipTlsVerify: cluster.skipTLSVerify === true, tlsServerName: cluster.tlsServerName },
+  };
 }
 
 export async function removeAccess(management: KubeClient, c: AccessSubject): Promise<void> {

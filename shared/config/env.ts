@@ -20,10 +20,26 @@ export const ApiEnv = z.object({
 export type ApiEnv = z.infer<typeof ApiEnv>;
 export type ApiEnvInput = z.input<typeof ApiEnv>;
 
+/**
+ * Bounds of the lifetime of a per-user kubeconfig's token, in minutes. Kubernetes refuses TokenRequests under
+ * 10 minutes; a day caps how long a token outlives the loss of a group or membership (its bindings go at the
+ * user's next request, the token only at its expiry or with its ServiceAccount).
+ */
+export const KUBECONFIG_TTL_LIMITS = { minMinutes: 10, maxMinutes: 1440, defaultMinutes: 60, defaultMaxMinutes: 480 } as const;
+
+const TtlMinutes = z.coerce.number().int().min(KUBECONFIG_TTL_LIMITS.minMinutes).max(KUBECONFIG_TTL_LIMITS.maxMinutes);
+
 /** The kubeconfig route: the API's environment plus the management cluster holding the kept access. */
 export const KubeconfigApiEnv = ApiEnv.extend({
   /** Name of the management EKS cluster (endpoint and CA come from eks:DescribeCluster). */
   SLIPWAY_MANAGEMENT_CLUSTER_NAME: z.string().min(1),
+  /** Lifetime of a kubeconfig's token when the caller asks for none (`?ttlMinutes=`). */
+  SLIPWAY_KUBECONFIG_TTL_MINUTES: TtlMinutes.default(KUBECONFIG_TTL_LIMITS.defaultMinutes),
+  /** The longest lifetime a caller may ask for. */
+  SLIPWAY_KUBECONFIG_MAX_TTL_MINUTES: TtlMinutes.default(KUBECONFIG_TTL_LIMITS.defaultMaxMinutes),
+}).refine((env) => env.SLIPWAY_KUBECONFIG_TTL_MINUTES <= env.SLIPWAY_KUBECONFIG_MAX_TTL_MINUTES, {
+  path: ['SLIPWAY_KUBECONFIG_TTL_MINUTES'],
+  message: 'must not exceed SLIPWAY_KUBECONFIG_MAX_TTL_MINUTES',
 });
 export type KubeconfigApiEnv = z.infer<typeof KubeconfigApiEnv>;
 export type KubeconfigApiEnvInput = z.input<typeof KubeconfigApiEnv>;

@@ -227,7 +227,7 @@ function problemDetails(): MiddlewareObj<ApiEvent, ApiResponse> {
       if (error instanceof SlipwayError) {
         request.response = problemResponse(
           problemOf(error, request.event.rawPath),
-          error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 429 ? { 'retry-after': '1' } : {},
+          error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 429 ? { 'retry-after': '1' } : error.status === 503 ? { 'retry-after': '5' } : {},
         );
         return;
       }

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import * as O from '../domain/onboarding.ts';
+import { KUBECONFIG_TTL_LIMITS } from '../config/env.ts';
 import * as S from '../domain/schemas.ts';
 import { ROUTES, routeKey } from './routes.ts';
 
@@ -14,6 +15,12 @@ interface Op {
   /** Success status → schema (undefined: no body). */
   ok: [number, z.ZodType | undefined];
   query?: Record<string, string>;
+  /** A success body that is not JSON: its media type and what it is. */
+  okText?: { mediaType: string; description: string };
+  /** Response headers of the success answer → description. */
+  okHeaders?: Record<string, string>;
+  /** Error answers besides the common ones. */
+  moreErrors?: Record<string, string>;
 }
 
 const page = { limit: 'page size, 1–100 (default 50)', nextToken: 'opaque token from the previous page' };
@@ -67,7 +74,19 @@ const OPS: Record<string, Op> = {
   'PATCH /v1/workspaces/{ws}/clusters/{name}': { summary: 'Scale, upgrade or change plan revision (202)', body: S.UpdateClusterBody, ok: [202, S.Cluster] },
   'DELETE /v1/workspaces/{ws}/clusters/{name}': { summary: 'Delete a cluster (202)', ok: [202, S.Cluster] },
   'GET /v1/workspaces/{ws}/clusters/{name}/events': { summary: 'Phase history, oldest first', ok: [200, S.pageOf(S.HistoryRecord, 'HistoryPage')], query: page },
-  'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig': { summary: 'Kubeconfig of a Ready cluster (application/yaml; 409 before Ready)', ok: [200, undefined] },
+  'GET /v1/workspaces/{ws}/clusters/{name}/kubeconfig': {
+    summary:
+      "A kubeconfig of the caller's own for a Ready cluster: a short-lived ServiceAccount token bound to cluster-admin (owners, platform admins) or to the roles the plan gives the caller's groups (403 naming them when none); 409 before Ready",
+    ok: [200, undefined],
+    query: { ttlMinutes: `token lifetime in minutes, ${KUBECONFIG_TTL_LIMITS.minMinutes} to the configured maximum (default ${KUBECONFIG_TTL_LIMITS.defaultMaxMinutes}); default ${KUBECONFIG_TTL_LIMITS.defaultMinutes}` },
+    okText: { mediaType: 'application/yaml', description: 'kubeconfig (the cluster, its CA, the caller as user with a bearer token); never cached' },
+    okHeaders: {
+      'slipway-token-expires-at': "when the token expires (RFC 3339); fetch a new kubeconfig then",
+      'slipway-cluster-roles': 'the ClusterRoles the token is bound to, comma-separated',
+      'cache-control': 'no-store',
+    },
+    moreErrors: { '503': 'The workload cluster does not answer now (retry-after)' },
+  },
   'POST /v1/onboarding-rules': {
     summary: 'Create an account-vending onboarding rule (tried in ascending priority; the first match onboards the account)',
     body: O.CreateOnboardingRuleBody,
@@ -123,12 +142,21 @@ export function buildOpenApi(): Record<string, unknown> {
     if (route.method === 'POST') params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' }, description: 'same key + same request → same answer' } as never);
     const responses: Record<string, unknown> = {};
     const [status, out] = op.ok;
-    responses[String(status)] = out ? { description: 'OK', content: { 'application/json': { schema: component(out, 'output') } } } : { description: 'OK' };
+    responses[String(status)] = out
+      ? { description: 'OK', content: { 'application/json': { schema: component(out, 'output') } } }
+      : op.okText
+        ? { description: op.okText.description, content: { [op.okText.mediaType]: { schema: { type: 'string' } } } }
+        : { description: 'OK' };
+    if (op.okHeaders) {
+      (responses[String(status)] as Record<string, unknown>).headers = Object.fromEntries(
+        Object.entries(op.okHeaders).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
+      );
+    }
     if (key === 'POST /v1/workspaces/{ws}/clusters') {
       responses['200'] = { description: 'dry run', content: { 'application/json': { schema: component(Evaluation, 'output') } } };
     }
     if (!route.public) {
-      for (const [code, description] of Object.entries(ERRORS)) {
+      for (const [code, description] of Object.entries({ ...ERRORS, ...op.moreErrors })) {
         responses[code] = { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
       }
     }

@@ -70,12 +70,15 @@ export class RecordingWorkflowStarter implements WorkflowStarter {
   }
 }
 
-export async function startApiHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiHarness> {
+/** What the handlers are built over; `management` and `kubeconfigTtl` serve the kubeconfig route. */
+export type ApiHarnessDeps = Partial<ApiDeps> & Pick<Parameters<typeof buildApiHandlers>[0], 'management' | 'kubeconfigTtl'>;
+
+export async function startApiHarness(overrides: ApiHarnessDeps = {}): Promise<ApiHarness> {
   const db = await freshStores();
   const dataDir = await mkdtemp(join(tmpdir(), 'slipway-api-'));
   const issuer = await LocalIssuer.open(dataDir);
   const workflows = new RecordingWorkflowStarter();
-  const deps: ApiDeps = {
+  const deps: Parameters<typeof buildApiHandlers>[0] = {
     adminGroup: 'slipway-admins',
     idempotency: db.stores.idempotency,
     stores: db.stores,

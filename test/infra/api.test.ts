@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiEnv, KubeconfigApiEnv } from '../../shared/config/env.ts';
 import { ROUTES, routeKey } from '../../shared/http/routes.ts';
-import { type Built, referencedId, renderValue, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
+import { type Built, policyStatements, referencedId, renderValue, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
 
 afterAll(removeOutdirs);
 
@@ -73,6 +73,20 @@ describe('api: HTTP API, JWT authorizer, one function per route group', () => {
       expect(vars.SLIPWAY_MANAGEMENT_CLUSTER_NAME, String(fn.Properties?.Description)).toBe(isKubeconfig ? 'slipway-management' : undefined);
       if (isKubeconfig) for (const key of Object.keys(KubeconfigApiEnv.shape).filter((k) => !k.startsWith('AWS_'))) expect(vars[key], key).toBeDefined();
     }
+  });
+
+  it('lets the kubeconfig route write the table only to append audit records', () => {
+    const fn = Object.values(resourcesOf(built.template, 'AWS::Lambda::Function')).find((f) => f.Properties?.Description === 'Slipway API: kubeconfig routes');
+    const roleId = referencedId(fn?.Properties?.Role);
+    const statements = Object.values(resourcesOf(built.template, 'AWS::IAM::Policy'))
+      .filter((p) => ((p.Properties?.Roles as unknown[]) ?? []).some((r) => referencedId(r) === roleId))
+      .flatMap((p) => policyStatements(p));
+    const writes = statements.filter((s) => [s.Action ?? []].flat().some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(String(a))));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({
+      Action: 'dynamodb:PutItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } },
+    });
   });
 
   it('throttles and logs access on the $default stage', () => {

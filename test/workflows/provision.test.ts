@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAccess } from '../../shared/capi/access.ts';
 import { connectKubeconfig } from '../../shared/capi/connect.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
-import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_WORKSPACE } from '../../local/seed.ts';
+import { DEMO_CLUSTER_REQUEST, DEMO_DEVELOPER, DEMO_OWNER, DEMO_WORKSPACE } from '../../local/seed.ts';
 import { type RuntimeHarness, startRuntimeHarness } from '../helpers/runtime.ts';
 
 let h: RuntimeHarness;
@@ -77,13 +77,19 @@ describe('provision-cluster', () => {
     expect(published).toEqual(['Provisioning', 'Pivoting', 'Scaling', 'InstallingAddons', 'Ready']);
     expect(h.runtime.events.history({ source: 'slipway', detailType: 'Cluster Ready' })).toHaveLength(1);
 
-    // Members get a kubeconfig that reaches the cluster; strangers get 404.
+    // Members get a kubeconfig of their own with the plan's role for their group (`edit`: workloads, not
+    // nodes); the owner is cluster-admin; strangers get 404.
     const kc = await h.call('GET', `${path}/kubeconfig`, { token: dev });
     expect(kc.status).toBe(200);
     expect(kc.headers['content-type']).toBe('application/yaml');
     expect(kc.headers['cache-control']).toBe('no-store');
-    const viaKubeconfig = await connectKubeconfig({ text: String(kc.body === undefined ? '' : typeof kc.body === 'string' ? kc.body : JSON.stringify(kc.body)) });
-    expect(await viaKubeconfig.list('v1', 'Node')).toHaveLength(nodes.length);
+    expect(kc.headers['slipway-cluster-roles']).toBe('edit');
+    const viaKubeconfig = await connectKubeconfig({ text: String(kc.body) });
+    expect((await viaKubeconfig.list('v1', 'Pod')).length).toBeGreaterThanOrEqual(0);
+    await expect(viaKubeconfig.list('v1', 'Node')).rejects.toMatchObject({ code: 403 });
+    const owner = await h.call('GET', `${path}/kubeconfig`, { token: await h.token(DEMO_OWNER) });
+    expect(owner.headers['slipway-cluster-roles']).toBe('cluster-admin');
+    expect(await (await connectKubeconfig({ text: String(owner.body) })).list('v1', 'Node')).toHaveLength(nodes.length);
     const stranger = await h.token({ sub: 'mallory', groups: [] });
     expect((await h.call('GET', `${path}/kubeconfig`, { token: stranger })).status).toBe(404);
 
