@@ -12,7 +12,15 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ACCESS_NAMESPACE } from '../shared/capi/access.ts';
-import { ApiEnv, type ApiEnvInput, KUBECONFIG_TTL_LIMITS, KubeconfigApiEnv, type KubeconfigApiEnvInput } from '../shared/config/env.ts';
+import {
+  AccountsApiEnv,
+  type AccountsApiEnvInput,
+  ApiEnv,
+  type ApiEnvInput,
+  KUBECONFIG_TTL_LIMITS,
+  KubeconfigApiEnv,
+  type KubeconfigApiEnvInput,
+} from '../shared/config/env.ts';
 import { ROUTES, RouteGroup, type RouteDef, routeKey } from '../shared/http/routes.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
 import { pascalCase } from './asl.ts';
@@ -33,6 +41,11 @@ interface GroupAccess {
   keptAccess?: true;
   /** Appends to the audit trail (PutItem on audit partitions only) although its table access is `read`. */
   auditAppend?: true;
+  /**
+   * Retries Failed onboardings although its table access is `read`: writes the account and audit records and
+   * its Idempotency-Key records only, starts onboard-account only (AccountsApiEnv).
+   */
+  retriesOnboarding?: true;
 }
 
 const GROUP_ACCESS: Record<RouteGroup, GroupAccess> = {
@@ -49,7 +62,7 @@ const GROUP_ACCESS: Record<RouteGroup, GroupAccess> = {
   // Audits every kubeconfig it hands out; drives the workload clusters with the kept access (no IAM needed).
   [RouteGroup.kubeconfig]: { table: 'read', startsWorkflows: false, keptAccess: true, auditAppend: true },
   [RouteGroup.onboardingRules]: { table: 'readWrite', startsWorkflows: false },
-  [RouteGroup.accounts]: { table: 'read', startsWorkflows: false },
+  [RouteGroup.accounts]: { table: 'read', startsWorkflows: false, retriesOnboarding: true },
 };
 
 /** The workflows the API starts (ApiEnv names their ARNs). */
@@ -79,7 +92,7 @@ export interface ApiProps {
 export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
-  readonly functions = new Map<RouteGroup, SlipwayFunction<typeof ApiEnv> | SlipwayFunction<typeof KubeconfigApiEnv>>();
+  readonly functions = new Map<RouteGroup, SlipwayFunction<typeof ApiEnv> | SlipwayFunction<typeof KubeconfigApiEnv> | SlipwayFunction<typeof AccountsApiEnv>>();
   readonly routes = new Map<string, apigw.HttpRoute>();
 
   constructor(scope: Construct, id: string, props: ApiProps) {
@@ -158,9 +171,12 @@ export class Api extends Construct {
       };
       // The kubeconfig group reads the management cluster: inside its VPC when its endpoint is private.
       const network = props.managementCluster.functionNetwork;
+      const accountsEnvironment: AccountsApiEnvInput = { ...environment, SLIPWAY_ONBOARD_STATE_MACHINE_ARN: props.naming.stateMachineArn(WorkflowId.onboardAccount) };
       const fn = GROUP_ACCESS[group].keptAccess
         ? new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: KubeconfigApiEnv, environment: kubeEnvironment, ...(network ? { network } : {}) })
-        : new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: ApiEnv, environment });
+        : GROUP_ACCESS[group].retriesOnboarding
+          ? new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: AccountsApiEnv, environment: accountsEnvironment })
+          : new SlipwayFunction(this, pascalCase(group), { ...common, envSchema: ApiEnv, environment });
       this.grant(group, fn.role, props);
       this.functions.set(group, fn);
     }
@@ -196,5 +212,9 @@ export class Api extends Construct {
     if (access.keptAccess) props.managementCluster.grantKeptAccessRead(role, ACCESS_NAMESPACE);
     if (access.auditAppend) props.data.grantAuditAppend(role);
     if (access.startsWorkflows) grantStartWorkflows(role, props.naming, API_WORKFLOWS);
+    if (access.retriesOnboarding) {
+      props.data.grantAccountRetry(role);
+      grantStartWorkflows(role, props.naming, [WorkflowId.onboardAccount]);
+    }
   }
 }

@@ -17,6 +17,10 @@ export interface DataProps {
 
 /** `AUDIT#` — the partition prefix of audit records (shared/store/keys.ts), derived rather than retyped. */
 const AUDIT_PARTITION_PREFIX = keys.auditDay('').pk;
+/** `ACCOUNT` — the onboarded accounts' partition. */
+const ACCOUNT_PARTITION = keys.accounts().pk;
+/** `IDEMPOTENCY#` — the partition prefix of Idempotency-Key records. */
+const IDEMPOTENCY_PARTITION_PREFIX = keys.idempotency('', '').pk.replace(/#+$/, '#');
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 // TransactWriteItems is authorised through the item actions it contains; Scan is never used.
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
@@ -83,6 +87,29 @@ export class Data extends Construct {
       }),
     );
     this.grantKey(role, ['kms:Encrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
+   * What retrying a Failed onboarding writes and nothing more, for a function that otherwise only reads: the
+   * account record (the conditional put of the claim and of its compensation) with its audit record in one
+   * transaction, and the Idempotency-Key records of its POSTs (put, complete, release).
+   */
+  grantAccountRetry(role: iam.IGrantable): void {
+    role.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ACCOUNT_PARTITION, `${AUDIT_PARTITION_PREFIX}*`] } },
+      }),
+    );
+    role.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${IDEMPOTENCY_PARTITION_PREFIX}*`] } },
+      }),
+    );
+    this.grantKey(role, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
   }
 
   /** A customer-managed key must also let the function use it (the AWS-managed key needs no grant). */

@@ -7,7 +7,8 @@
  * An event for an account whose onboarding Failed (and was undone) starts its next attempt, with the rule that
  * matches now (an admin may have fixed it, or the role may exist by now): the record moves from Failed to
  * Onboarding with `attempt + 1` in one conditional write, and the execution name carries the attempt, so
- * duplicate or simultaneous events still give one onboarding per attempt. An onboarding in progress or
+ * duplicate or simultaneous events still give one onboarding per attempt (shared/onboarding/retry.ts, which
+ * `POST /v1/accounts/{accountId}/retry` shares). An onboarding in progress or
  * Onboarded de-duplicates as before.
  *
  * A failed vending, an event that is not what the rules promise, or an account no rule matches is ignored
@@ -24,14 +25,13 @@ import { accountVendedFromControlTower, parseControlTowerCreateManagedAccount } 
 import { CONTROL_TOWER } from '../../shared/events/patterns.ts';
 import { type AccountVendedDetail, parseDetail } from '../../shared/events/schemas.ts';
 import type { OnboardedAccount, OnboardingRule } from '../../shared/domain/onboarding.ts';
-import { ConcurrentModificationError } from '../../shared/errors.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
+import { onboardingExecutionName, retryFacts, retryFailedOnboarding, startOnboarding } from '../../shared/onboarding/retry.ts';
 import { cloudAccessIdFor, firstMatchingRule } from '../../shared/onboarding/rules.ts';
 import { createDynamoStores } from '../../shared/store/dynamo/index.ts';
 import { listAll } from '../../shared/store/paging.ts';
 import type { Stores } from '../../shared/store/ports.ts';
-import { WorkflowId } from '../../shared/workflow/names.ts';
-import { executionName, SfnWorkflowStarter, type WorkflowStarter } from '../../shared/workflow/starter.ts';
+import { SfnWorkflowStarter, type WorkflowStarter } from '../../shared/workflow/starter.ts';
 
 export type VendingEvent = EventBridgeEvent<string, unknown>;
 
@@ -55,11 +55,8 @@ export interface VendingOutcome {
 /** Who the trigger acts as in the audit trail. */
 export const VENDING_ACTOR = { principal: 'system:account-vending' };
 
-/** One execution per attempt at onboarding an account: the name depends on the account and the attempt alone. */
-export const onboardingExecutionName = (accountId: string, attempt: number): string => executionName(['onboard', accountId, `a${attempt}`]);
-
-/** Simultaneous retries re-read and decide again; more losses than this in a row are not a race any more. */
-const RETRY_CLAIM_ATTEMPTS = 3;
+/** Re-exported from shared/onboarding/retry.ts, where both ways of starting an attempt name it. */
+export { onboardingExecutionName };
 
 export const makeHandler = (deps: () => VendingDeps) => {
   let built: VendingDeps | undefined;
@@ -103,10 +100,10 @@ export async function onAccountVended(event: VendingEvent, d: VendingDeps): Prom
     VENDING_ACTOR,
   );
 
-  if (!claimed) return account.status === 'Failed' ? retryOnboarding(d, account, accountFacts(vended, rule, trigger)) : duplicate(d, trigger, account);
+  if (!claimed) return account.status === 'Failed' ? retryOnboarding(d, account, vended, rule, trigger) : duplicate(d, trigger, account);
 
   try {
-    await startOnboarding(d, vended.accountId, name, 1);
+    await startOnboarding(d.workflows, vended.accountId, name, 1);
   } catch (error) {
     // Leave no claim behind that nothing works on: EventBridge retries the delivery, which claims afresh.
     await d.stores.accounts.discardClaim(vended.accountId, name);
@@ -131,27 +128,12 @@ function accountFacts(vended: AccountVendedDetail, rule: OnboardingRule, trigger
 }
 
 /** The account's onboarding Failed: this event starts its next attempt (unless a simultaneous one just did). */
-async function retryOnboarding(d: VendingDeps, failed: OnboardedAccount, facts: ReturnType<typeof accountFacts>): Promise<VendingOutcome> {
-  let current = failed;
-  for (let round = 1; round <= RETRY_CLAIM_ATTEMPTS; round++) {
-    const attempt = current.attempt + 1;
-    const name = onboardingExecutionName(current.accountId, attempt);
-    const { account, retried } = await d.stores.accounts.retry(current, { ...facts, executionName: name }, VENDING_ACTOR);
-    if (retried) {
-      try {
-        await startOnboarding(d, account.accountId, name, attempt);
-      } catch (error) {
-        // As for a first claim: put the Failed record back, and EventBridge's retry of the delivery tries again.
-        await d.stores.accounts.revertRetry(current, name);
-        throw error;
-      }
-      return { outcome: 'retried', accountId: account.accountId, ruleId: account.ruleId, attempt, executionName: name };
-    }
-    // Someone else changed the record since it was read: a simultaneous event started the attempt, most likely.
-    if (account.status !== 'Failed') return duplicate(d, facts.trigger, account);
-    current = account;
-  }
-  throw new ConcurrentModificationError(`account ${failed.accountId} keeps changing while its onboarding is retried`);
+async function retryOnboarding(d: VendingDeps, failed: OnboardedAccount, vended: AccountVendedDetail, rule: OnboardingRule, trigger: OnboardedAccount['trigger']): Promise<VendingOutcome> {
+  // A failed start is compensated and rethrown: EventBridge's retry of the delivery tries again.
+  const outcome = await retryFailedOnboarding(d, failed, retryFacts(vended, rule, trigger), VENDING_ACTOR);
+  // Someone else changed the record since it was read: a simultaneous event started the attempt, most likely.
+  if (!outcome.retried) return duplicate(d, trigger, outcome.account);
+  return { outcome: 'retried', accountId: outcome.account.accountId, ruleId: outcome.account.ruleId, attempt: outcome.attempt, executionName: outcome.executionName };
 }
 
 /** The account is being onboarded (this attempt already started) or is onboarded: audited, nothing new starts. */
@@ -164,12 +146,8 @@ async function duplicate(d: VendingDeps, trigger: OnboardedAccount['trigger'], a
   });
   // The delivery that claimed this attempt may have lost its start: starting again under the same name and input
   // is a no-op when it did not, and repairs it when it did.
-  if (account.status === 'Onboarding') await startOnboarding(d, account.accountId, account.executionName, account.attempt);
+  if (account.status === 'Onboarding') await startOnboarding(d.workflows, account.accountId, account.executionName, account.attempt);
   return { outcome: 'duplicate', accountId: account.accountId, ruleId: account.ruleId, attempt: account.attempt, executionName: account.executionName };
-}
-
-function startOnboarding(d: VendingDeps, accountId: string, name: string, attempt: number): Promise<unknown> {
-  return d.workflows.start({ workflow: WorkflowId.onboardAccount, name, input: { accountId, attempt } });
 }
 
 /** The event as one `Account Vended` detail, or why it is ignored. */

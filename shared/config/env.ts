@@ -20,6 +20,13 @@ export const ApiEnv = z.object({
 export type ApiEnv = z.infer<typeof ApiEnv>;
 export type ApiEnvInput = z.input<typeof ApiEnv>;
 
+/** The accounts routes: the API's environment plus onboard-account, which an admin's retry starts. */
+export const AccountsApiEnv = ApiEnv.extend({
+  SLIPWAY_ONBOARD_STATE_MACHINE_ARN: z.string().min(1),
+});
+export type AccountsApiEnv = z.infer<typeof AccountsApiEnv>;
+export type AccountsApiEnvInput = z.input<typeof AccountsApiEnv>;
+
 /**
  * Bounds of the lifetime of a per-user kubeconfig's token, in minutes. Kubernetes refuses TokenRequests under
  * 10 minutes; a day caps how long a token outlives the loss of a group or membership (its bindings go at the

@@ -106,6 +106,13 @@ const OPS: Record<string, Op> = {
     query: page,
   },
   'GET /v1/accounts/{accountId}': { summary: 'One vended account and its onboarding, with the rule it matched and the EC2 offerings', ok: [200, O.OnboardedAccount] },
+  'POST /v1/accounts/{accountId}/retry': {
+    summary:
+      'Retry a Failed onboarding (202): attempt n+1 starts with the onboarding rule that matches the account now, as the vending event sent again would; no body',
+    ok: [202, O.OnboardedAccount],
+    okHeaders: { location: 'the account: /v1/accounts/{accountId}' },
+    moreErrors: { '409': 'The onboarding is not Failed (in progress or Onboarded), or no enabled onboarding rule matches the account now' },
+  },
 };
 
 const ERRORS: Record<string, string> = {

@@ -93,6 +93,7 @@ export const ROUTES: readonly RouteDef[] = [
 
   r('GET', '/v1/accounts', RouteGroup.accounts),
   r('GET', '/v1/accounts/{accountId}', RouteGroup.accounts),
+  r('POST', '/v1/accounts/{accountId}/retry', RouteGroup.accounts),
 ];
 
 /** API Gateway v2 route key, e.g. `GET /v1/me`. */

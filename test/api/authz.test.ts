@@ -249,6 +249,7 @@ const CASES: Case[] = [
   { route: 'GET /v1/accounts', request: fixed('/v1/accounts'), expect: { ...admins, admin: 200 } },
   // No account has been vended in this suite: the admin gets the 404 of an unknown account, others 403.
   { route: 'GET /v1/accounts/{accountId}', request: fixed('/v1/accounts/222233334444'), expect: { ...admins, admin: 404 } },
+  { route: 'POST /v1/accounts/{accountId}/retry', request: fixed('/v1/accounts/222233334444/retry'), expect: { ...admins, admin: 404 } },
 ];
 
 describe('authorization matrix', () => {

@@ -89,6 +89,27 @@ describe('api: HTTP API, JWT authorizer, one function per route group', () => {
     });
   });
 
+  it('lets the accounts routes start onboard-account only and write only the account, audit and idempotency records', () => {
+    const fn = Object.values(resourcesOf(built.template, 'AWS::Lambda::Function')).find((f) => f.Properties?.Description === 'Slipway API: accounts routes');
+    const vars = (fn?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    expect(renderValue(vars.SLIPWAY_ONBOARD_STATE_MACHINE_ARN)).toMatch(/:stateMachine:Slipway-onboard-account$/);
+    const roleId = referencedId(fn?.Properties?.Role);
+    const statements = Object.values(resourcesOf(built.template, 'AWS::IAM::Policy'))
+      .filter((p) => ((p.Properties?.Roles as unknown[]) ?? []).some((r) => referencedId(r) === roleId))
+      .flatMap((p) => policyStatements(p));
+    const starts = statements.filter((s) => [s.Action ?? []].flat().includes('states:StartExecution'));
+    expect(starts).toHaveLength(1);
+    expect([starts[0]?.Resource].flat().map((r) => renderValue(r))).toEqual([expect.stringMatching(/:stateMachine:Slipway-onboard-account$/)]);
+    const writes = statements.filter((s) => [s.Action ?? []].flat().some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(String(a))));
+    expect(writes).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:PutItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCOUNT', 'AUDIT#*'] } } }),
+      expect.objectContaining({
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IDEMPOTENCY#*'] } },
+      }),
+    ]);
+  });
+
   it('throttles and logs access on the $default stage', () => {
     built.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',

@@ -40,6 +40,8 @@ export interface VendingHarness {
   stores: Stores;
   bus: LocalEventBus;
   runner: LocalWorkflowStarter;
+  /** What the trigger starts workflows with (onboard-account on the runner, the rest recorded): for the API too. */
+  workflows: WorkflowStarter;
   /** provision-cluster starts (the baseline cluster), recorded once per execution name. */
   provisions: StartWorkflowRequest[];
   /** What the trigger answered, per delivery. */
@@ -83,6 +85,7 @@ export async function startVendingHarness(options: { verifier: AccessVerifier })
     stores: db.stores,
     bus,
     runner: started,
+    workflows,
     provisions: provisions.starts,
     outcomes,
     async settle(accountId) {
