@@ -26,5 +26,40 @@ export function toModel(obj: KubeObject): KubernetesObject {
  */
 export function fromModel<T>(value: { apiVersion?: string; kind?: string }): T {
   const serialized: unknown = ObjectSerializer.serialize(value, getSerializationType(value.apiVersion, value.kind));
-  return JSON.parse(JSON.stringify(serialized)) as T;
+  return jsonCopy(serialized, '') as T;
+}
+
+/**
+ * `JSON.parse(JSON.stringify(value))` without the text in between (every answer of every request goes
+ * through here): `toJSON` honoured (dates), undefined / functions / symbols dropped from objects and null in
+ * arrays, non-finite numbers null, class instances reduced to their own enumerable properties.
+ */
+function jsonCopy(value: unknown, key: string): unknown {
+  let v = value;
+  if (typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(k: string): unknown }).toJSON(key);
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : null;
+    case 'bigint':
+      throw new TypeError('Do not know how to serialize a BigInt');
+    case 'object': {
+      if (v === null) return null;
+      if (Array.isArray(v)) {
+        const out: unknown[] = new Array(v.length);
+        for (let i = 0; i < v.length; i++) out[i] = jsonCopy(v[i], String(i)) ?? null;
+        return out;
+      }
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v)) {
+        const c = jsonCopy((v as Record<string, unknown>)[k], k);
+        if (c !== undefined) out[k] = c;
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
 }
