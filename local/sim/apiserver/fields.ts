@@ -77,19 +77,20 @@ export function pathText(key: string): string {
 
 const TRACKED_METADATA = ['labels', 'annotations', 'finalizers', 'ownerReferences'] as const;
 
-function collectLeaves(value: JsonValue | undefined, prefix: string[], schemaPath: string, keys: ListKeys, out: Map<string, JsonValue>): void {
+/** `prefix` is the path key (pathKey) of `value`, never empty. */
+function collectLeaves(value: JsonValue | undefined, prefix: string, schemaPath: string, keys: ListKeys, out: Map<string, JsonValue>): void {
   if (value === undefined) return;
   if (isObject(value) && Object.keys(value).length > 0) {
-    for (const [key, c] of Object.entries(value)) collectLeaves(c, [...prefix, key], child(schemaPath, key), keys, out);
+    for (const [key, c] of Object.entries(value)) collectLeaves(c, prefix + SEP + key, child(schemaPath, key), keys, out);
     return;
   }
   // An associative list is owned item by item: its items are the leaves' parents, an empty one owns nothing.
   const items = keyedItems(value, keys.get(schemaPath));
   if (items !== undefined) {
-    for (const [k, item] of items) collectLeaves(item, [...prefix, k], `${schemaPath}[]`, keys, out);
+    for (const [k, item] of items) collectLeaves(item, prefix + SEP + k, `${schemaPath}[]`, keys, out);
     return;
   }
-  out.set(pathKey(prefix), value);
+  out.set(prefix, value);
 }
 
 /**
@@ -100,17 +101,17 @@ function collectLeaves(value: JsonValue | undefined, prefix: string[], schemaPat
 export function managedLeaves(obj: JsonObject, scope: 'main' | 'status' | 'all', keys: ListKeys = NO_LIST_KEYS): Map<string, JsonValue> {
   const out = new Map<string, JsonValue>();
   if (scope === 'status') {
-    collectLeaves(obj.status, ['status'], 'status', keys, out);
+    collectLeaves(obj.status, 'status', 'status', keys, out);
     return out;
   }
   for (const [key, value] of Object.entries(obj)) {
     if (key === 'apiVersion' || key === 'kind' || key === 'metadata') continue;
     if (key === 'status' && scope === 'main') continue;
-    collectLeaves(value, [key], key, keys, out);
+    collectLeaves(value, key, key, keys, out);
   }
   const meta = obj.metadata;
   if (isObject(meta)) {
-    for (const key of TRACKED_METADATA) collectLeaves(meta[key], ['metadata', key], `metadata.${key}`, keys, out);
+    for (const key of TRACKED_METADATA) collectLeaves(meta[key], `metadata${SEP}${key}`, `metadata.${key}`, keys, out);
   }
   return out;
 }
@@ -132,7 +133,21 @@ export function toFieldsV1(paths: Iterable<string>): JsonObject {
   return root;
 }
 
-export function fromFieldsV1(fields: JsonObject | undefined): Set<string> {
+/** fromFieldsV1 of stored (frozen, so unchanging) fieldsV1 objects: every write re-reads every entry. */
+const parsedFields = new WeakMap<JsonObject, ReadonlySet<string>>();
+
+/** The owned paths of a FieldsV1 object; the set is shared for a frozen one: do not change it. */
+export function fromFieldsV1(fields: JsonObject | undefined): ReadonlySet<string> {
+  if (fields === undefined || !Object.isFrozen(fields)) return parseFieldsV1(fields);
+  let paths = parsedFields.get(fields);
+  if (paths === undefined) {
+    paths = parseFieldsV1(fields);
+    parsedFields.set(fields, paths);
+  }
+  return paths;
+}
+
+function parseFieldsV1(fields: JsonObject | undefined): Set<string> {
   const out = new Set<string>();
   const walk = (node: JsonObject, prefix: string[]): void => {
     const children = Object.entries(node).filter(([k]) => k.startsWith('f:') || k.startsWith('k:'));
@@ -146,6 +161,20 @@ export function fromFieldsV1(fields: JsonObject | undefined): Set<string> {
 /** true when one path is the other or contains it (a map owned as a leaf vs. one of its members). */
 function overlaps(a: string, b: string): boolean {
   return a === b || a.startsWith(b + SEP) || b.startsWith(a + SEP);
+}
+
+/**
+ * `(p) => [...paths].some((c) => overlaps(c, p))` in time proportional to p's depth instead of paths' size:
+ * p overlaps a path when it is one, when it is one's ancestor, or when one is its ancestor.
+ */
+function overlapsAny(paths: ReadonlySet<string>): (p: string) => boolean {
+  const ancestors = new Set<string>();
+  for (const c of paths) for (let i = c.indexOf(SEP); i >= 0; i = c.indexOf(SEP, i + 1)) ancestors.add(c.slice(0, i));
+  return (p) => {
+    if (paths.has(p) || ancestors.has(p)) return true;
+    for (let i = p.indexOf(SEP); i >= 0; i = p.indexOf(SEP, i + 1)) if (paths.has(p.slice(0, i))) return true;
+    return false;
+  };
 }
 
 /** For the path of a list item's key field, the path of the item; otherwise undefined. */
@@ -260,8 +289,8 @@ export function planApply(args: {
   const liveLeaves = managedLeaves(live, scope, keys);
   const conflicts: ApplyConflict[] = [];
   const taken = new Map<ManagedFieldsEntry, Set<string>>();
-  let previous = new Set<string>();
-  const others: { entry: ManagedFieldsEntry; paths: Set<string> }[] = [];
+  let previous: ReadonlySet<string> = new Set<string>();
+  const others: { entry: ManagedFieldsEntry; paths: ReadonlySet<string> }[] = [];
   for (const entry of args.existing) {
     if ((entry.subresource ?? undefined) !== sub) continue;
     const paths = fromFieldsV1(entry.fieldsV1);
@@ -347,12 +376,13 @@ export function ownershipAfterUpdate(args: {
   for (const path of beforeLeaves.keys()) if (!afterLeaves.has(path)) removed.add(path);
   if (changed.size === 0 && removed.size === 0) return [...args.existing];
   const sub = args.subresource === 'status' ? 'status' : undefined;
+  const touchesChanged = overlapsAny(changed);
   const out: ManagedFieldsEntry[] = [];
   let mine: Set<string> | undefined;
   for (const entry of args.existing) {
     const paths = fromFieldsV1(entry.fieldsV1);
     const isMine = entry.manager === args.manager && entry.operation === 'Update' && (entry.subresource ?? undefined) === sub;
-    let kept = [...paths].filter((p) => !removed.has(p) && ![...changed].some((c) => overlaps(c, p)));
+    let kept = [...paths].filter((p) => !removed.has(p) && !touchesChanged(p));
     if (isMine) {
       mine = new Set(kept);
       continue;
