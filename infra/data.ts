@@ -75,6 +75,21 @@ export class Data extends Construct {
   }
 
   /**
+   * What the revocation processor writes besides audit records: UpdateItem (a cluster handled) and DeleteItem
+   * (all handled) on the `REVOCATION` outbox partition only. Its items are created by the membership changes.
+   */
+  grantRevocationOutbox(role: iam.IGrantable): void {
+    role.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [keys.revocations().pk] } },
+      }),
+    );
+    this.grantKey(role, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
    * Appends to the audit trail and nothing else: PutItem on `AUDIT#…` partitions only (the audit store's writes
    * are conditional puts of new items, shared/store/dynamo/audit.ts), for functions that otherwise only read.
    */

@@ -27,7 +27,8 @@ export interface ManagementCluster {
   /** Lets the steps' `role` drive CAPI: DescribeCluster (endpoint + CA) and an access entry. */
   grantKubernetesAccess(role: iam.Role): eks.CfnAccessEntry;
   /** Lets the kubeconfig route's `role` read the access Slipway keeps in `namespace` (shared/capi/access.ts). */
-  grantKeptAccessRead(role: iam.Role, namespace: string): eks.CfnAccessEntry;
+  /** `id` names the access entry construct (one per role). */
+  grantKeptAccessRead(role: iam.Role, namespace: string, id?: string): eks.CfnAccessEntry;
 }
 
 export interface ManagementClusterAccessProps {
@@ -92,10 +93,10 @@ export abstract class ManagementClusterBase extends Construct implements Managem
    * AmazonEKSAdminViewPolicy (read-only, Secrets included) scoped to that one namespace; with
    * `kubernetes-group`, membership of `<group>-kubeconfig` for the admin to bind (docs/operations.md).
    */
-  grantKeptAccessRead(role: iam.Role, namespace: string): eks.CfnAccessEntry {
+  grantKeptAccessRead(role: iam.Role, namespace: string, id = 'KubeconfigReaderAccess'): eks.CfnAccessEntry {
     this.grantDescribe(role);
     const policies = this.access.access === 'cluster-admin';
-    return new eks.CfnAccessEntry(this, 'KubeconfigReaderAccess', {
+    return new eks.CfnAccessEntry(this, id, {
       clusterName: this.entryClusterName,
       principalArn: role.roleArn,
       type: 'STANDARD',

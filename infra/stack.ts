@@ -15,7 +15,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { EventsEnv, type EventsEnvInput, SweepEnv, type SweepEnvInput } from '../shared/config/env.ts';
+import { ACCESS_NAMESPACE } from '../shared/capi/access.ts';
+import { EventsEnv, type EventsEnvInput, RevokeAccessEnv, type RevokeAccessEnvInput, SweepEnv, type SweepEnvInput } from '../shared/config/env.ts';
 import { WorkflowId } from '../shared/workflow/names.ts';
 import { Api, apiEntries } from './api.ts';
 import { FunctionBundler } from './bundling.ts';
@@ -53,6 +54,8 @@ export const DEFAULT_PATHS: SlipwayPaths = {
 export const ACCOUNT_VENDED_HANDLER = 'account-vended';
 /** The scheduled sweeper (TTL deletes, lost workflow starts): functions/events/<this>.ts. */
 export const SWEEP_HANDLER = 'sweep-clusters';
+/** The access-revocation processor, on the sweep schedule: functions/events/<this>.ts. */
+export const REVOKE_HANDLER = 'revoke-kubeconfigs';
 /** Workflows the sweeper (re)starts. */
 const SWEEP_WORKFLOWS = [WorkflowId.provisionCluster, WorkflowId.updateCluster, WorkflowId.deleteCluster] as const;
 
@@ -69,6 +72,7 @@ export class SlipwayStack extends Stack {
   readonly managementCluster: ManagementCluster;
   readonly accountVended: SlipwayFunction<typeof EventsEnv> | undefined;
   readonly sweeper: SlipwayFunction<typeof SweepEnv> | undefined;
+  readonly revoker: SlipwayFunction<typeof RevokeAccessEnv> | undefined;
   readonly notifications: sns.Topic;
   readonly bundler: FunctionBundler;
 
@@ -109,11 +113,12 @@ export class SlipwayStack extends Stack {
     const plan = planWorkflows(paths.statemachines, paths.stepHandlers);
     const vendingEntry = join(paths.eventHandlers, `${ACCOUNT_VENDED_HANDLER}.ts`);
     const sweepEntry = join(paths.eventHandlers, `${SWEEP_HANDLER}.ts`);
+    const revokeEntry = join(paths.eventHandlers, `${REVOKE_HANDLER}.ts`);
     const create = config.managementClusterMode === 'create';
     bundler.register(
       ...apiEntries(paths.apiHandlers),
       ...plan.stepEntries,
-      ...[vendingEntry, sweepEntry].filter((e) => existsSync(e)),
+      ...[vendingEntry, sweepEntry, revokeEntry].filter((e) => existsSync(e)),
       ...(create ? capiProvidersEntries(paths.customResourceHandlers) : []),
     );
 
@@ -221,13 +226,15 @@ export class SlipwayStack extends Stack {
       });
       this.data.grantReadWrite(fn.role);
       grantStartWorkflows(fn.role, naming, SWEEP_WORKFLOWS);
+      const revoker = existsSync(revokeEntry) ? this.revokerFunction(revokeEntry, bundler, logRetention) : undefined;
       new events.Rule(this, 'SweepSchedule', {
-        description: 'Runs the Slipway sweeper',
+        description: 'Runs the Slipway sweeper and the access revocations',
         schedule: events.Schedule.rate(Duration.minutes(config.sweepIntervalMinutes)),
         // A missed sweep is harmless (the next one catches up): no retries piling up behind a slow one.
-        targets: [new targets.LambdaFunction(fn.fn, { retryAttempts: 0 })],
+        targets: [fn, ...(revoker ? [revoker] : [])].map((f) => new targets.LambdaFunction(f.fn, { retryAttempts: 0 })),
       });
       this.sweeper = fn;
+      this.revoker = revoker;
     } else {
       Annotations.of(this).addWarningV2('slipway:noSweepHandler', `${relative(process.cwd(), sweepEntry)} does not exist yet: no TTL sweeps`);
     }
@@ -237,6 +244,7 @@ export class SlipwayStack extends Stack {
     for (const [step, f] of this.workflows.steps) functions.set(`step/${step}`, f.fn);
     if (this.accountVended) functions.set(`events/${ACCOUNT_VENDED_HANDLER}`, this.accountVended.fn);
     if (this.sweeper) functions.set(`events/${SWEEP_HANDLER}`, this.sweeper.fn);
+    if (this.revoker) functions.set(`events/${REVOKE_HANDLER}`, this.revoker.fn);
     new Monitoring(this, 'Monitoring', {
       dashboardName: this.stackName,
       topic: this.notifications,
@@ -269,5 +277,33 @@ export class SlipwayStack extends Stack {
     for (const [wf, machine] of this.workflows.stateMachines) {
       new CfnOutput(this, `${wf.replace(/-/g, '')}StateMachineArn`, { value: machine.stateMachineArn });
     }
+  }
+
+  /**
+   * The access-revocation processor. Its own function, not the sweeper's: it needs the management cluster
+   * (read-only on the kept kubeconfigs, in its VPC when the endpoint is private) and no Step Functions.
+   * Table: reads, audit appends, and updates/deletes on the revocation outbox only.
+   */
+  private revokerFunction(entry: string, bundler: FunctionBundler, logRetention: logs.RetentionDays): SlipwayFunction<typeof RevokeAccessEnv> {
+    const environment: RevokeAccessEnvInput = {
+      SLIPWAY_TABLE_NAME: this.data.table.tableName,
+      SLIPWAY_MANAGEMENT_CLUSTER_NAME: this.managementCluster.clusterName,
+    };
+    const network = this.managementCluster.functionNetwork;
+    const fn = new SlipwayFunction(this, 'RevokeKubeconfigs', {
+      entry,
+      bundler,
+      description: 'Slipway access revocation: deletes removed members\' ServiceAccounts and bindings in workload clusters',
+      envSchema: RevokeAccessEnv,
+      environment,
+      logRetention,
+      timeout: Duration.minutes(5),
+      ...(network ? { network } : {}),
+    });
+    this.data.grantRead(fn.role);
+    this.data.grantAuditAppend(fn.role);
+    this.data.grantRevocationOutbox(fn.role);
+    this.managementCluster.grantKeptAccessRead(fn.role, ACCESS_NAMESPACE, 'RevokerKeptAccess');
+    return fn;
   }
 }

@@ -11,6 +11,7 @@ import type { Context } from 'aws-lambda';
 import type { ApiDeps } from '../functions/api/deps.ts';
 import { buildApiHandlers } from '../functions/api/registry.ts';
 import { buildClusterStepHandlers } from '../functions/steps/registry.ts';
+import { processRevocations } from '../shared/clusters/revoke-access.ts';
 import { sweepClusters } from '../shared/clusters/sweep.ts';
 import type { KubeClient } from '../shared/capi/client.ts';
 import { connectKubeconfig } from '../shared/capi/connect.ts';
@@ -67,7 +68,7 @@ export interface LocalRuntimeOptions {
   providers?: { repository?: string; ca?: string };
   /** The simulator's settings when no real management cluster is given. */
   simulator?: { profile?: ProfileName; timeFactor?: number; port?: number; tls?: boolean; seed?: number };
-  /** How often the cluster sweep runs (TTL, lost starts; default 30 s; 0 turns it off). */
+  /** How often the cluster sweep and the access revocations run (TTL, lost starts; default 30 s; 0 turns it off). */
   ttlSweepMs?: number;
   /** Polling of the steps (defaults: shared/steps/runtime.ts DEFAULT_WAITS). */
   waits?: Partial<WaitPolicy>;
@@ -200,8 +201,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const timer = setInterval(() => {
         if (sweeping) return;
         sweeping = true;
-        sweepClusters({ stores, workflows, clock })
-          .catch((err: unknown) => process.stderr.write(`slipway: cluster sweep failed: ${err instanceof Error ? err.message : String(err)}\n`))
+        // The same timer carries out pending access revocations (in AWS: their own function on this schedule).
+        Promise.all([
+          sweepClusters({ stores, workflows, clock }).catch((err: unknown) =>
+            process.stderr.write(`slipway: cluster sweep failed: ${err instanceof Error ? err.message : String(err)}\n`),
+          ),
+          processRevocations({ stores, management: async () => management }).catch((err: unknown) =>
+            process.stderr.write(`slipway: access revocation failed: ${err instanceof Error ? err.message : String(err)}\n`),
+          ),
+        ])
           .finally(() => {
             sweeping = false;
           });

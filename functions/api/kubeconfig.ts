@@ -16,6 +16,7 @@ import { connectEks } from '../../shared/capi/connect.ts';
 import { KubeconfigNotFoundError, KubeTransientError } from '../../shared/capi/errors.ts';
 import {
   entitlementOf,
+  type GrantedVia,
   grantUserAccess,
   requestUserToken,
   revokeUserAccess,
@@ -24,7 +25,7 @@ import {
 } from '../../shared/capi/user-access.ts';
 import { visibleClusterAndRole } from '../../shared/clusters/visible.ts';
 import { KUBECONFIG_TTL_LIMITS, KubeconfigApiEnv, parseEnv } from '../../shared/config/env.ts';
-import type { ClusterPlanRevision } from '../../shared/domain/schemas.ts';
+import type { ClusterPlanRevision, Member } from '../../shared/domain/schemas.ts';
 import { ConflictError, ForbiddenError, UnavailableError, ValidationError } from '../../shared/errors.ts';
 import { type ApiRequest, type Route, routeGroup } from '../../shared/http/api.ts';
 import { loadPriceCatalog } from '../../shared/policy/cost.ts';
@@ -62,6 +63,7 @@ export const kubeconfigRoutes: Record<string, Route<KubeconfigDeps>> = {
     const plan = await deps.stores.clusterPlans.getRevision(cluster.plan.id, cluster.plan.revision);
     if (plan === null) throw new ConflictError(`plan ${cluster.plan.id}@${cluster.plan.revision} of cluster ${cluster.name} no longer exists`);
     const entitlement = entitlementOf(req.caller, role, plan);
+    const via = await grantedVia(deps, cluster.workspaceId, req.caller.principals);
     const resource = `workspaces/${cluster.workspaceId}/clusters/${cluster.name}`;
 
     return reachingCluster(cluster.name, async () => {
@@ -82,7 +84,7 @@ export const kubeconfigRoutes: Record<string, Route<KubeconfigDeps>> = {
         throw noAccess(cluster.name, plan);
       }
 
-      const granted = await grantUserAccess(kept.client, req.caller.principal, req.caller.email, entitlement.roles);
+      const granted = await grantUserAccess(kept.client, req.caller.principal, req.caller.email, entitlement.roles, via);
       const issued = await requestUserToken(kept.client, granted.serviceAccount, ttlMinutes * 60);
       await deps.stores.audit.append({
         actor: req.caller.principal,
@@ -121,6 +123,17 @@ export const kubeconfigRoutes: Record<string, Route<KubeconfigDeps>> = {
     });
   },
 };
+
+/**
+ * The caller's principals that are members of the workspace, with their roles: recorded on the ServiceAccount
+ * so that removing or demoting any of them revokes what it gave (shared/clusters/revoke-access.ts).
+ */
+async function grantedVia(deps: KubeconfigDeps, workspaceId: string, principals: readonly string[]): Promise<GrantedVia> {
+  const ws = await deps.stores.workspaces.get(workspaceId);
+  const via: Record<string, Member['role']> = {};
+  for (const member of ws?.members ?? []) if (principals.includes(member.principal)) via[member.principal] = member.role;
+  return via;
+}
 
 /** `?ttlMinutes=` within [minimum, configured maximum], else the configured default. */
 function requestedTtl(req: ApiRequest, ttl: KubeconfigTtl): number {

@@ -9,7 +9,12 @@
  * roles the plan revision's `access` entries give the IdP groups they are in; nobody else gets anything.
  * Every write is server-side apply with force under Slipway's field manager, and bindings the caller is no
  * longer entitled to are deleted (one LIST by label): a retry or a later call converges. Tokens are never
- * stored or logged; a token outlives a lost entitlement only until it expires, its bindings do not.
+ * stored or logged.
+ *
+ * Every ServiceAccount also records the workspace memberships it was granted through (`via.slipway.dev/<hash
+ * of the member principal>` = that membership's role): when a member or group is removed, or an owner
+ * demoted, the revocation processor (shared/clusters/revoke-access.ts) finds every ServiceAccount that held
+ * access through it with one LIST and deletes it with its bindings — which invalidates its tokens at once.
  *
  * `renderAccessBindings` (render.ts) is the other way in: bindings for IdP groups, for clusters whose API
  * server trusts the IdP's tokens itself.
@@ -27,6 +32,12 @@ export const LABEL_ACCESS_FOR = 'slipway.dev/access-for';
 export const LABEL_ACCESS_ROLE = 'slipway.dev/access-role';
 export const ANNOTATION_PRINCIPAL = 'slipway.dev/principal';
 export const ANNOTATION_EMAIL = 'slipway.dev/email';
+/** Label key prefix: `via.slipway.dev/<hash of a member principal>` = the role that membership gave. */
+export const VIA_LABEL_PREFIX = 'via.slipway.dev/';
+/** On ServiceAccounts that carry via labels (those made before them carry none: revoked on any doubt). */
+export const LABEL_VIA_RECORDED = 'slipway.dev/via-recorded';
+/** The member principals behind the grant, for people reading the cluster (the labels are hashes). */
+export const ANNOTATION_VIA = 'slipway.dev/granted-via';
 
 const RBAC = 'rbac.authorization.k8s.io/v1';
 
@@ -53,10 +64,22 @@ export function entitlementOf(caller: Pick<Caller, 'isAdmin' | 'groups'>, worksp
   };
 }
 
+function digest(principal: string): string {
+  return createHash('sha256').update(principal).digest('hex').slice(0, 24);
+}
+
 /** A principal's ServiceAccount name: stable, DNS-safe, and revealing nothing by itself (the annotation does). */
 export function userServiceAccountName(principal: string): string {
-  return `user-${createHash('sha256').update(principal).digest('hex').slice(0, 24)}`;
+  return `user-${digest(principal)}`;
 }
+
+/** The label recording access held through the workspace membership of `memberPrincipal` (a valid label key whatever the name). */
+export function viaLabel(memberPrincipal: string): string {
+  return `${VIA_LABEL_PREFIX}${digest(memberPrincipal)}`;
+}
+
+/** Workspace memberships (member principal → role) through which a caller holds their access. */
+export type GrantedVia = Readonly<Record<string, Member['role']>>;
 
 /** The principal as Kubernetes sees it. */
 export function serviceAccountUser(serviceAccount: string): string {
@@ -73,13 +96,21 @@ export interface UserAccessObjects {
 }
 
 /** The ServiceAccount of a principal and one ClusterRoleBinding per role (pure). */
-export function renderUserAccess(principal: string, email: string | null, roles: readonly AccessRoleName[]): UserAccessObjects {
+export function renderUserAccess(principal: string, email: string | null, roles: readonly AccessRoleName[], via: GrantedVia = {}): UserAccessObjects {
   const name = userServiceAccountName(principal);
   const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_ACCESS_FOR]: name };
+  const viaLabels: Record<string, string> = { [LABEL_VIA_RECORDED]: 'true' };
+  for (const [member, role] of Object.entries(via)) viaLabels[viaLabel(member)] = role;
   const annotations: Record<string, string> = { [ANNOTATION_PRINCIPAL]: principal };
   if (email !== null) annotations[ANNOTATION_EMAIL] = email;
+  const viaPrincipals = Object.keys(via).sort();
+  if (viaPrincipals.length > 0) annotations[ANNOTATION_VIA] = viaPrincipals.join(',');
   return {
-    serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: USER_ACCESS_NAMESPACE, labels, annotations } },
+    serviceAccount: {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name, namespace: USER_ACCESS_NAMESPACE, labels: { ...labels, ...viaLabels }, annotations },
+    },
     bindings: roles.map((role) => ({
       apiVersion: RBAC,
       kind: 'ClusterRoleBinding',
@@ -100,8 +131,14 @@ export interface GrantResult {
  * Converges the principal's access to exactly `roles` (at least one): namespace, ServiceAccount, bindings,
  * then the removal of every other binding of that ServiceAccount — before any token is handed out.
  */
-export async function grantUserAccess(workload: KubeClient, principal: string, email: string | null, roles: readonly AccessRoleName[]): Promise<GrantResult> {
-  const objects = renderUserAccess(principal, email, roles);
+export async function grantUserAccess(
+  workload: KubeClient,
+  principal: string,
+  email: string | null,
+  roles: readonly AccessRoleName[],
+  via: GrantedVia = {},
+): Promise<GrantResult> {
+  const objects = renderUserAccess(principal, email, roles, via);
   await workload.ensureNamespace(USER_ACCESS_NAMESPACE, { [LABEL_MANAGED_BY]: MANAGED_BY });
   await workload.apply(objects.serviceAccount, { force: true });
   for (const binding of objects.bindings) await workload.apply(binding, { force: true });
@@ -126,6 +163,46 @@ async function pruneBindings(workload: KubeClient, serviceAccount: string, keep:
     removed.push(binding.metadata.name);
   }
   return removed.sort();
+}
+
+/** What a revocation takes away: all access held through a membership, or only what its owner role gave. */
+export interface RevocationTarget {
+  /** The member principal removed or demoted (`user:…` or `group:…`). */
+  principal: string;
+  scope: 'all' | 'owner';
+}
+
+export interface RevokedAccess {
+  serviceAccounts: string[];
+  bindings: string[];
+}
+
+/**
+ * Deletes every ServiceAccount that held access through the membership of `target.principal` — found by its
+ * via label (value `owner` only, for a demotion), plus a user's own ServiceAccount, plus any ServiceAccount
+ * made before via labels existed (nothing says what it came through, so it goes: its user gets a new one with
+ * their next kubeconfig) — then their bindings. The ServiceAccount goes first: that alone invalidates every
+ * token issued for it. Idempotent: a second run finds nothing.
+ */
+export async function revokeMembershipAccess(workload: KubeClient, target: RevocationTarget): Promise<RevokedAccess> {
+  const names = new Set<string>();
+  if (target.principal.startsWith('user:')) names.add(userServiceAccountName(target.principal));
+  const values = target.scope === 'owner' ? ['owner'] : ['owner', 'member'];
+  for (const value of values) {
+    const held = await workload.list('v1', 'ServiceAccount', { namespace: USER_ACCESS_NAMESPACE, labelSelector: { [viaLabel(target.principal)]: value } });
+    for (const sa of held) names.add(sa.metadata.name);
+  }
+  const managed = await workload.list('v1', 'ServiceAccount', { namespace: USER_ACCESS_NAMESPACE, labelSelector: { [LABEL_MANAGED_BY]: MANAGED_BY } });
+  for (const sa of managed) {
+    if (sa.metadata.labels?.[LABEL_VIA_RECORDED] !== 'true' && sa.metadata.labels?.[LABEL_ACCESS_FOR] === sa.metadata.name) names.add(sa.metadata.name);
+  }
+  const revoked: RevokedAccess = { serviceAccounts: [], bindings: [] };
+  for (const name of [...names].sort()) {
+    const outcome = await workload.delete({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: USER_ACCESS_NAMESPACE, name });
+    if (outcome !== 'absent') revoked.serviceAccounts.push(name);
+    revoked.bindings.push(...(await pruneBindings(workload, name, new Set())));
+  }
+  return revoked;
 }
 
 /** Thrown when the API server's TokenRequest answer carries no token or expiry. */

@@ -118,3 +118,15 @@ export const SweepEnv = z.object({
 });
 export type SweepEnv = z.infer<typeof SweepEnv>;
 export type SweepEnvInput = z.input<typeof SweepEnv>;
+
+/**
+ * The access-revocation processor (functions/events/revoke-kubeconfigs.ts): reads the table's revocation
+ * outbox and reaches workload clusters through the access kept in the management cluster.
+ */
+export const RevokeAccessEnv = z.object({
+  ...Common,
+  /** Name of the management EKS cluster (endpoint and CA come from eks:DescribeCluster). */
+  SLIPWAY_MANAGEMENT_CLUSTER_NAME: z.string().min(1),
+});
+export type RevokeAccessEnv = z.infer<typeof RevokeAccessEnv>;
+export type RevokeAccessEnvInput = z.input<typeof RevokeAccessEnv>;

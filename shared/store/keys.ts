@@ -19,11 +19,14 @@
  * | idempotency record    | IDEMPOTENCY#<principal>#<key> | META             |                                 |                            |
  * | onboarding rule       | ONBOARDINGRULE         | <id>                    |                                 |                            |
  * | onboarded account     | ACCOUNT                | <aws account id>        |                                 |                            |
+ * | access revocation     | REVOCATION             | <iso time>#<random>     |                                 |                            |
  *
  * Config collections are small (admins write them) and live in one partition each so that lists are a
  * single Query. Clusters sit in their workspace's partition; the sparse `ACTIVE` index lets the runtime
  * find clusters with an operation in flight (resume after restart) and `EXPIRY` finds clusters past TTL —
- * both without a Scan.
+ * both without a Scan. Pending access revocations (the outbox a membership change writes in its own
+ * transaction) share one partition: they are rare and short-lived (deleted once every cluster is handled),
+ * so the processor reads them all with one Query in time order.
  */
 
 export const GLOBAL_POLICY_SCOPE = '*';
@@ -83,5 +86,8 @@ export const keys = {
   onboardingRules: () => ({ pk: 'ONBOARDINGRULE' }),
 
   account: (accountId: string) => ({ pk: 'ACCOUNT', sk: accountId }),
+
+  revocation: (id: string) => ({ pk: 'REVOCATION', sk: id }),
+  revocations: () => ({ pk: 'REVOCATION' }),
   accounts: () => ({ pk: 'ACCOUNT' }),
 } as const;

@@ -263,6 +263,35 @@ export interface AccountStore {
   update(accountId: string, patch: AccountPatch, expectedVersion?: number): Promise<OnboardedAccount>;
 }
 
+/** Why a principal's cluster access must go. */
+export type RevocationReason = 'member-removed' | 'owner-demoted';
+
+/**
+ * An outbox item: written in the same transaction as the membership change that makes it necessary, read by
+ * the revocation processor (shared/clusters/revoke-access.ts), deleted once every cluster was handled.
+ */
+export interface AccessRevocation {
+  /** `<iso time>#<random>`: sorts by time. */
+  id: string;
+  workspaceId: string;
+  /** `user:<sub>` or `group:<name>`. */
+  principal: string;
+  reason: RevocationReason;
+  at: string;
+  actor: string;
+  /** Uids of the clusters already handled (a retry skips them). */
+  doneClusters: string[];
+}
+
+export interface RevocationStore {
+  /** Pending revocations, oldest first (one Query on one partition; no Scan). */
+  listPending(page?: PageRequest): Promise<Page<AccessRevocation>>;
+  /** Records one cluster as handled; a no-op once the revocation is complete. */
+  markClusterDone(id: string, clusterUid: string): Promise<void>;
+  /** Every cluster handled: the item goes (idempotent). */
+  complete(id: string): Promise<void>;
+}
+
 /** Everything a handler may need, built once per Lambda container. */
 export interface Stores {
   cloudAccesses: CloudAccessStore;
@@ -277,4 +306,5 @@ export interface Stores {
   idempotency: IdempotencyStore;
   onboardingRules: OnboardingRuleStore;
   accounts: AccountStore;
+  revocations: RevocationStore;
 }

@@ -12,7 +12,7 @@ import { saveAccess } from '../../shared/capi/access.ts';
 import { createKubeClient, type KubeClient } from '../../shared/capi/client.ts';
 import { kubeconfigFromText } from '../../shared/capi/connect.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
-import { LABEL_ACCESS_FOR, USER_ACCESS_NAMESPACE, userServiceAccountName } from '../../shared/capi/user-access.ts';
+import { LABEL_ACCESS_FOR, USER_ACCESS_NAMESPACE, userServiceAccountName, viaLabel } from '../../shared/capi/user-access.ts';
 import { type ApiHarness, startApiHarness } from '../helpers/api.ts';
 import { clusterPlan, clusterRequest, people, seedConfig } from './fixtures.ts';
 
@@ -149,7 +149,13 @@ describe('a member with view through the plan', () => {
     expect(await code(core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'nope' } } }))).toBe(403);
     // Who it is in the cluster
     const sa = await wl.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: USER_ACCESS_NAMESPACE, name: userServiceAccountName('user:vera') });
-    expect(sa?.metadata.annotations).toEqual({ 'slipway.dev/principal': 'user:vera', 'slipway.dev/email': 'vera@example.com' });
+    expect(sa?.metadata.annotations).toEqual({
+      'slipway.dev/principal': 'user:vera',
+      'slipway.dev/email': 'vera@example.com',
+      'slipway.dev/granted-via': 'group:team-a-viewers,user:vera',
+    });
+    // The memberships it was granted through, for revocation when one of them goes.
+    expect(sa?.metadata.labels).toMatchObject({ [viaLabel('user:vera')]: 'member', [viaLabel('group:team-a-viewers')]: 'member', 'slipway.dev/via-recorded': 'true' });
     expect(await bindingsOf('vera')).toEqual(['view']);
   });
 

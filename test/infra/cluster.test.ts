@@ -19,10 +19,10 @@ function entriesByRole(built: Built): Map<string, Entry> {
 }
 
 describe('management cluster: imported by name, roles granted by EKS access entries', () => {
-  it('maps the cluster steps role with AmazonEKSClusterAdminPolicy, and the kubeconfig route read-only on the kept access', () => {
+  it('maps the cluster steps role with AmazonEKSClusterAdminPolicy, the kubeconfig route and the revoker read-only on the kept access', () => {
     const built = synthTemplate({ context: { 'slipway:managementClusterName': 'capi-mgmt' } });
     const entries = entriesByRole(built);
-    expect(entries.size).toBe(2);
+    expect(entries.size).toBe(3);
 
     const steps = entries.get(logicalId(built, built.stack.workflows.clusterStepsRole));
     expect(steps?.ClusterName).toBe('capi-mgmt');
@@ -31,16 +31,17 @@ describe('management cluster: imported by name, roles granted by EKS access entr
       ['arn:<AWS::Partition>:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy', { Type: 'cluster' }],
     ]);
 
-    const kubeconfig = entries.get(logicalId(built, built.stack.api.functions.get(RouteGroup.kubeconfig)!.role));
-    expect(kubeconfig?.AccessPolicies?.map((p) => [renderValue(p.PolicyArn), p.AccessScope])).toEqual([
-      ['arn:<AWS::Partition>:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy', { Type: 'namespace', Namespaces: [ACCESS_NAMESPACE] }],
-    ]);
+    for (const role of [built.stack.api.functions.get(RouteGroup.kubeconfig)!.role, built.stack.revoker!.role]) {
+      expect(entries.get(logicalId(built, role))?.AccessPolicies?.map((p) => [renderValue(p.PolicyArn), p.AccessScope])).toEqual([
+        ['arn:<AWS::Partition>:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy', { Type: 'namespace', Namespaces: [ACCESS_NAMESPACE] }],
+      ]);
+    }
   });
 
   it('maps the roles to Kubernetes groups only, with slipway:managementClusterAccess=kubernetes-group', () => {
     const built = synthTemplate({ context: { 'slipway:managementClusterAccess': 'kubernetes-group' } });
     const entries = [...entriesByRole(built).values()];
-    expect(entries.map((e) => e.KubernetesGroups).sort()).toEqual([['slipway-capi'], ['slipway-capi-kubeconfig']]);
+    expect(entries.map((e) => e.KubernetesGroups).sort()).toEqual([['slipway-capi'], ['slipway-capi-kubeconfig'], ['slipway-capi-kubeconfig']]);
     for (const e of entries) expect(e.AccessPolicies).toBeUndefined();
   });
 
@@ -51,10 +52,7 @@ describe('management cluster: imported by name, roles granted by EKS access entr
         .filter((s) => s.Action === 'eks:DescribeCluster')
         .map((s) => ({ resource: renderValue(s.Resource), roles: ((p.Properties?.Roles as unknown[] | undefined) ?? []).map(referencedId) })),
     );
-    expect(describe.map((d) => d.resource)).toEqual([
-      'arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/slipway-management',
-      'arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/slipway-management',
-    ]);
+    expect(describe.map((d) => d.resource)).toEqual(Array(3).fill('arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:cluster/slipway-management'));
     expect(describe.flatMap((d) => d.roles).sort()).toEqual([...entriesByRole(built).keys()].sort());
   });
 });

@@ -6,7 +6,8 @@ import {
   FAILURE_PATTERN,
   STATUS_PATTERN,
 } from '../../shared/events/patterns.ts';
-import { type Built, buildStack, FIXTURE_PATHS, referencedId, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
+import type { CfnElement } from 'aws-cdk-lib';
+import { type Built, buildStack, FIXTURE_PATHS, policyStatements, referencedId, resourcesOf, synthTemplate, removeOutdirs } from './helpers.ts';
 
 afterAll(removeOutdirs);
 
@@ -72,6 +73,28 @@ describe('events: the Slipway bus and its rules', () => {
     expect(schedule?.ScheduleExpression).toBe('rate(5 minutes)');
     const fn = resourcesOf(built.template, 'AWS::Lambda::Function')[referencedId(schedule?.Targets?.[0]?.Arn) ?? ''];
     expect(fn?.Properties?.Description).toMatch(/sweeper/);
+  });
+
+  it('runs the access revoker on the same schedule, with the kept access and the revocation outbox but no workflows', () => {
+    const schedule = Object.values(resourcesOf(built.template, 'AWS::Events::Rule'))
+      .map((r) => r.Properties as RuleProps & { ScheduleExpression?: string })
+      .find((r) => r.ScheduleExpression);
+    const revoker = built.stack.revoker;
+    expect(revoker).toBeDefined();
+    const revokerId = built.stack.getLogicalId(revoker?.fn.node.defaultChild as CfnElement);
+    expect(schedule?.Targets?.map((t) => referencedId(t.Arn))).toContain(revokerId);
+    const roleId = built.stack.getLogicalId(revoker?.role.node.defaultChild as CfnElement);
+    const statements = Object.values(resourcesOf(built.template, 'AWS::IAM::Policy'))
+      .filter((p) => ((p.Properties?.Roles as unknown[] | undefined) ?? []).map(referencedId).includes(roleId))
+      .flatMap((p) => policyStatements(p));
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions.some((a) => String(a).startsWith('states:'))).toBe(false);
+    const outbox = statements.find((s) => JSON.stringify(s.Condition ?? {}).includes('REVOCATION'));
+    expect(outbox?.Action).toEqual(['dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+    expect(outbox?.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['REVOCATION'] } });
+    // Writes anywhere else in the table are only audit appends.
+    const puts = statements.filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes('dynamodb:PutItem'));
+    expect(puts.map((s) => JSON.stringify(s.Condition))).toEqual([JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } })]);
   });
 
   it('disables the vending rules while the vending handler does not exist', () => {

@@ -97,6 +97,7 @@ export interface StatementJson {
   Action?: string | string[];
   NotAction?: unknown;
   Resource?: unknown;
+  Condition?: unknown;
 }
 
 /** The statements of an AWS::IAM::Policy resource. */

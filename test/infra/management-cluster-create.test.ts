@@ -225,7 +225,11 @@ describe('create mode: access entries', () => {
     expect(policies(entries.get(ADMIN))).toEqual(CLUSTER_ADMIN);
     expect(policies(entries.get(BREAK_GLASS))).toEqual(CLUSTER_ADMIN);
     expect(referencedId(entries.get(ADMIN)?.Properties?.ClusterName)).toBe(clusterId);
-    expect(entries.size).toBe(5);
+    // Steps, kubeconfig route, access revoker, installer, and the two admins.
+    expect(entries.size).toBe(6);
+    expect(policies(roleEntry(built.stack.revoker!.role))).toEqual([
+      ['arn:<AWS::Partition>:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy', { Type: 'namespace', Namespaces: [ACCESS_NAMESPACE] }],
+    ]);
   });
 
   it('keeps an admin entry when the list is reordered (named after the ARN, not its position)', () => {
@@ -313,7 +317,7 @@ describe('create mode with a private endpoint: the functions that call Kubernete
     expect(Object.keys(resourcesOf(built.template, 'AWS::EC2::NatGateway'))).toHaveLength(2);
   });
 
-  it('puts the cluster steps, the kubeconfig route and the installer in the private subnets, nothing else', () => {
+  it('puts the cluster steps, the kubeconfig route, the access revoker and the installer in the private subnets, nothing else', () => {
     const mc = created(built);
     const sg = logicalId(built, mc.functionNetwork!.securityGroup);
     const privateIds = mc.vpc.privateSubnets.map((s) => logicalId(built, s)).sort();
@@ -325,6 +329,7 @@ describe('create mode with a private endpoint: the functions that call Kubernete
     const expected = [
       ...[...built.stack.workflows.steps.values()].filter((s) => s.role === built.stack.workflows.clusterStepsRole).map((s) => s.fn),
       built.stack.api.functions.get(RouteGroup.kubeconfig)!.fn,
+      built.stack.revoker!.fn,
       mc.providers.onEvent.fn,
       mc.providers.isComplete.fn,
     ].map((fn) => logicalId(built, fn));
@@ -350,7 +355,9 @@ describe('create mode with a private endpoint: the functions that call Kubernete
       .flatMap(([, p]) => ((p.Properties?.Roles as unknown[]) ?? []).map(referencedId));
     const mc = created(built);
     expect(roles.sort()).toEqual(
-      [built.stack.workflows.clusterStepsRole, built.stack.api.functions.get(RouteGroup.kubeconfig)!.role, mc.providers.role].map((r) => logicalId(built, r)).sort(),
+      [built.stack.workflows.clusterStepsRole, built.stack.api.functions.get(RouteGroup.kubeconfig)!.role, built.stack.revoker!.role, mc.providers.role]
+        .map((r) => logicalId(built, r))
+        .sort(),
     );
     for (const role of Object.values(resourcesOf(built.template, 'AWS::IAM::Role'))) {
       expect(JSON.stringify(role.Properties?.ManagedPolicyArns ?? [])).not.toContain('AWSLambdaVPCAccessExecutionRole');

@@ -9,6 +9,7 @@ import type { DynamoContext } from './common.ts';
 import { DynamoIdempotencyStore } from './idempotency.ts';
 import { DynamoAccountStore, DynamoOnboardingRuleStore } from './onboarding.ts';
 import { DynamoPackageStore } from './packages.ts';
+import { DynamoRevocationStore } from './revocations.ts';
 import { DynamoWorkspaceStore } from './workspaces.ts';
 
 export interface DynamoStoresOptions {
@@ -37,9 +38,10 @@ export function createDynamoStores(options: DynamoStoresOptions): Stores {
     idempotency: new DynamoIdempotencyStore(ctx),
     onboardingRules: new DynamoOnboardingRuleStore(ctx),
     accounts: new DynamoAccountStore(ctx),
+    revocations: new DynamoRevocationStore(ctx),
   };
 }
 
 export { DynamoAuditStore, DynamoClusterPlanStore, DynamoClusterStore, DynamoIdempotencyStore, DynamoPackageStore, DynamoWorkspaceStore };
 export { DynamoCloudAccessStore, DynamoComputeTemplateStore, DynamoNetworkPlanStore, DynamoPolicyStore };
-export { DynamoAccountStore, DynamoOnboardingRuleStore };
+export { DynamoAccountStore, DynamoOnboardingRuleStore, DynamoRevocationStore };

@@ -24,6 +24,7 @@ import {
   toPage,
   transact,
 } from './common.ts';
+import { revocationPut } from './revocations.ts';
 
 /** DynamoDB's cap on items per TransactWriteItems. */
 const TRANSACTION_LIMIT = 100;
@@ -144,18 +145,26 @@ export class DynamoWorkspaceStore implements WorkspaceStore {
     }
   }
 
+  /** A demotion from owner writes the revocation of the cluster-admin it gave, in the same transaction. */
   putMember(id: string, member: Member, actor: Actor): Promise<Workspace> {
     return this.changeMembers(id, actor, 'Workspace.putMember', member.principal, (roles, now) => {
+      const demoted = roles[member.principal] === 'owner' && member.role !== 'owner';
       roles[member.principal] = member.role;
-      return [this.memberPut(id, member, now)];
+      const writes = [this.memberPut(id, member, now)];
+      if (demoted) writes.push(revocationPut(this.ctx, { workspaceId: id, principal: member.principal, reason: 'owner-demoted', actor }));
+      return writes;
     });
   }
 
+  /** The removal and the revocation of the principal's cluster access commit together or not at all. */
   removeMember(id: string, principal: string, actor: Actor): Promise<Workspace> {
     return this.changeMembers(id, actor, 'Workspace.removeMember', principal, (roles) => {
       if (!(principal in roles)) throw new NotFoundError(`"${principal}" is not a member of workspace "${id}"`);
       delete roles[principal];
-      return [{ Delete: { TableName: this.ctx.tableName, Key: keys.member(id, principal) } }];
+      return [
+        { Delete: { TableName: this.ctx.tableName, Key: keys.member(id, principal) } },
+        revocationPut(this.ctx, { workspaceId: id, principal, reason: 'member-removed', actor }),
+      ];
     });
   }
 
