@@ -19,6 +19,7 @@ import {
   type GrantedVia,
   grantUserAccess,
   requestUserToken,
+  revokeMembershipAccess,
   revokeUserAccess,
   serviceAccountUser,
   userKubeconfig,
@@ -85,6 +86,13 @@ export const kubeconfigRoutes: Record<string, Route<KubeconfigDeps>> = {
       }
 
       const granted = await grantUserAccess(kept.client, req.caller.principal, req.caller.email, entitlement.roles, via);
+      // A membership change that committed while this grant was made can have had its revocation carried out
+      // before the grant landed. Looking again closes that gap: a change after this read finds the labelled
+      // ServiceAccount through its own revocation; one before it is seen here, and the grant is taken back.
+      if (!(await stillGrantedVia(deps, cluster.workspaceId, req.caller.principals, via))) {
+        await revokeMembershipAccess(kept.client, { principal: req.caller.principal, scope: 'all' });
+        throw new ConflictError(`your membership of workspace ${cluster.workspaceId} changed while the kubeconfig was being made; ask again`);
+      }
       const issued = await requestUserToken(kept.client, granted.serviceAccount, ttlMinutes * 60);
       await deps.stores.audit.append({
         actor: req.caller.principal,
@@ -133,6 +141,12 @@ async function grantedVia(deps: KubeconfigDeps, workspaceId: string, principals:
   const via: Record<string, Member['role']> = {};
   for (const member of ws?.members ?? []) if (principals.includes(member.principal)) via[member.principal] = member.role;
   return via;
+}
+
+/** Every membership the grant was made through still holds, with the same role (additions do not matter). */
+async function stillGrantedVia(deps: KubeconfigDeps, workspaceId: string, principals: readonly string[], via: GrantedVia): Promise<boolean> {
+  const now = await grantedVia(deps, workspaceId, principals);
+  return Object.entries(via).every(([principal, role]) => now[principal] === role);
 }
 
 /** `?ttlMinutes=` within [minimum, configured maximum], else the configured default. */

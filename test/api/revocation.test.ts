@@ -6,7 +6,7 @@
  * checked the way its user meets it: client-node with that kubeconfig.
  */
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubeconfigText } from '../../local/sim/apiserver/kubeconfig.ts';
 import { type ApiServer, createApiServer, type VirtualCluster } from '../../local/sim/apiserver/server.ts';
 import { saveAccess } from '../../shared/capi/access.ts';
@@ -297,5 +297,60 @@ describe('clusters the revocation does not reach', () => {
     expect(result.revokedIn).toEqual([`${WS}/${clusterRequest.name}`]);
     expect(result.completed).toHaveLength(1);
     expect(await serviceAccountOf('dave')).toBeNull();
+  });
+});
+
+describe('a removal while a kubeconfig is being made', () => {
+  it('takes back the grant that the revoker could have missed, and answers 409', async () => {
+    // Prepare: the removal commits between the route's membership read and its second look
+    await as('owner', 'PUT', 'user:pat', { role: 'member' });
+    const realGet = api.stores.workspaces.get.bind(api.stores.workspaces);
+    let reads = 0;
+    const spy = vi.spyOn(api.stores.workspaces, 'get').mockImplementation(async (id: string) => {
+      reads += 1;
+      if (reads === 2) await api.stores.workspaces.removeMember(WS, 'user:pat', { principal: 'user:alice' });
+      return realGet(id);
+    });
+    let res: Awaited<ReturnType<typeof api.call>>;
+    try {
+      // Act
+      res = await api.call('GET', PATH, { token: await api.token({ sub: 'pat', groups: ['team-a-viewers'] }) });
+    } finally {
+      spy.mockRestore();
+    }
+    // Assess: nothing is left for the revoker to find, and nothing was handed out
+    expect(res.status, JSON.stringify(res.body)).toBe(409);
+    expect(res.body.detail).toContain('ask again');
+    expect(await serviceAccountOf('pat')).toBeNull();
+    expect(await bindingsOf('pat')).toEqual([]);
+    expect((await run()).completed).toHaveLength(1);
+  });
+});
+
+describe('ServiceAccounts made before via labels existed', () => {
+  it('are revoked by any group revocation in that cluster; labelled ones outside the group stay', async () => {
+    // Prepare: a ServiceAccount and binding as the route made them before it recorded memberships
+    const legacy = userServiceAccountName('user:old-timer');
+    await wl.apply({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: legacy, namespace: USER_ACCESS_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'slipway', [LABEL_ACCESS_FOR]: legacy } },
+    });
+    await wl.apply({
+      apiVersion: RBAC,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `slipway-${legacy}-view`, labels: { 'app.kubernetes.io/managed-by': 'slipway', [LABEL_ACCESS_FOR]: legacy } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'ServiceAccount', name: legacy, namespace: USER_ACCESS_NAMESPACE }],
+    });
+    const olga = await kubeconfigOf(cast.olga);
+    await as('owner', 'PUT', 'group:old-timers', { role: 'member' });
+    await as('owner', 'DELETE', 'group:old-timers');
+    // Act
+    await run();
+    // Assess
+    expect(await wl.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: USER_ACCESS_NAMESPACE, name: legacy })).toBeNull();
+    expect(await wl.list(RBAC, 'ClusterRoleBinding', { labelSelector: { [LABEL_ACCESS_FOR]: legacy } })).toEqual([]);
+    expect(await listPods(olga)).toBe(200);
   });
 });
