@@ -168,6 +168,31 @@ function upToDate(secret: SecretObject | undefined, wanted: Record<string, strin
   }
 }
 
+/** Ready with the validity of the certificate in the Secret; returns when cert-manager would renew it. */
+async function markIssued(
+  rt: ClusterRuntime,
+  cert: CertificateObject,
+  generation: number | undefined,
+  validity: { notBefore: Date; notAfter: Date },
+  renewBeforeMs: number,
+  revision: number,
+): Promise<Date> {
+  const renewal = new Date(validity.notAfter.getTime() - renewBeforeMs);
+  await writeStatus(rt.client, cert, {
+    ...(cert.status ?? {}),
+    conditions: conditionsFrom(
+      cert.status?.conditions?.filter((c) => c.type !== 'Issuing'),
+      [cond('Ready', true, 'Ready', 'Certificate is up to date and has not expired')],
+      generation,
+    ),
+    notBefore: iso(validity.notBefore),
+    notAfter: iso(validity.notAfter),
+    renewalTime: iso(renewal),
+    revision,
+  });
+  return renewal;
+}
+
 function certificateReconciler(): Reconciler {
   return {
     name: 'certificate',
@@ -188,19 +213,7 @@ function certificateReconciler(): Reconciler {
       const durationMs = parseGoDuration(spec.duration) ?? DEFAULT_DURATION_MS;
       const renewBeforeMs = parseGoDuration(spec.renewBefore) ?? Math.floor(durationMs / 3);
       if (current !== undefined) {
-        const renewal = new Date(current.notAfter.getTime() - renewBeforeMs);
-        await writeStatus(rt.client, cert, {
-          ...(cert.status ?? {}),
-          conditions: conditionsFrom(
-            cert.status?.conditions?.filter((c) => c.type !== 'Issuing'),
-            [cond('Ready', true, 'Ready', 'Certificate is up to date and has not expired')],
-            generation,
-          ),
-          notBefore: iso(current.notBefore),
-          notAfter: iso(current.notAfter),
-          renewalTime: iso(renewal),
-          revision: cert.status?.revision ?? 1,
-        });
+        const renewal = await markIssued(rt, cert, generation, current, renewBeforeMs, cert.status?.revision ?? 1);
         const wait = renewal.getTime() - Date.now();
         return wait < MAX_RENEWAL_WAIT_MS ? { requeueAfterMs: Math.max(wait, 1) } : undefined;
       }
@@ -247,19 +260,7 @@ function certificateReconciler(): Reconciler {
         next.data = { ...(secret.data ?? {}), ...data };
         await rt.client.update(next);
       }
-      const renewal = new Date(issued.notAfter.getTime() - renewBeforeMs);
-      await writeStatus(rt.client, cert, {
-        ...(cert.status ?? {}),
-        conditions: conditionsFrom(
-          cert.status?.conditions?.filter((c) => c.type !== 'Issuing'),
-          [cond('Ready', true, 'Ready', 'Certificate is up to date and has not expired')],
-          generation,
-        ),
-        notBefore: iso(issued.notBefore),
-        notAfter: iso(issued.notAfter),
-        renewalTime: iso(renewal),
-        revision: (cert.status?.revision ?? 0) + 1,
-      });
+      await markIssued(rt, cert, generation, issued, renewBeforeMs, (cert.status?.revision ?? 0) + 1);
       return undefined;
     },
   };
