@@ -6,14 +6,11 @@
  */
 import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { kubeconfigText } from '../../local/sim/apiserver/kubeconfig.ts';
 import { type ApiServer, createApiServer, type VirtualCluster } from '../../local/sim/apiserver/server.ts';
-import { saveAccess } from '../../shared/capi/access.ts';
-import { createKubeClient, type KubeClient } from '../../shared/capi/client.ts';
-import { kubeconfigFromText } from '../../shared/capi/connect.ts';
-import { workspaceNamespace } from '../../shared/capi/render.ts';
+import type { KubeClient } from '../../shared/capi/client.ts';
 import { LABEL_ACCESS_FOR, USER_ACCESS_NAMESPACE, userServiceAccountName, viaLabel } from '../../shared/capi/user-access.ts';
 import { type ApiHarness, startApiHarness } from '../helpers/api.ts';
+import { readyWithKeptAccess, simClient, withoutId } from '../helpers/kept-access.ts';
 import { clusterPlan, clusterRequest, people, seedConfig } from './fixtures.ts';
 
 const WS = 'team-a';
@@ -40,8 +37,8 @@ beforeAll(async () => {
   sim = await createApiServer({ now: () => new Date(Date.now() + simOffsetMs) });
   const management = sim.addCluster('management');
   workload = sim.addCluster('workload');
-  const mgmt = client(management);
-  wl = client(workload);
+  const mgmt = simClient(management);
+  wl = simClient(workload);
   api = await startApiHarness({ management: async () => mgmt });
   token = (who) => api.token(who);
   await seedConfig(api);
@@ -68,15 +65,7 @@ beforeAll(async () => {
   const bob = await token(people.member);
   const created = await api.call('POST', `/v1/workspaces/${WS}/clusters`, { token: bob, body: { ...clusterRequest, plan: { id: clusterPlan.id, revision: 3 } } });
   expect(created.status, JSON.stringify(created.body)).toBe(202);
-  const record = await api.stores.clusters.recordStatus(WS, clusterRequest.name, 1, { phase: 'Ready', operation: null, observedGeneration: 1, capiLocation: 'self' }, { principal: 'system:test' });
-  await mgmt.ensureNamespace(workspaceNamespace(WS));
-  await mgmt.apply({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: `${clusterRequest.name}-kubeconfig`, namespace: workspaceNamespace(WS) },
-    data: { value: Buffer.from(kubeconfigText({ name: 'workload', server: workload.url, token: workload.token })).toString('base64') },
-  });
-  await saveAccess(mgmt, record);
+  await readyWithKeptAccess(api, mgmt, workload, WS, clusterRequest.name);
 });
 
 afterAll(async () => {
@@ -84,17 +73,7 @@ afterAll(async () => {
   await sim?.close();
 });
 
-function client(vc: VirtualCluster): KubeClient {
-  return createKubeClient(kubeconfigFromText(kubeconfigText({ name: vc.name, server: vc.url, token: vc.token })), {
-    cluster: vc.name,
-    retry: { read: { initialMs: 1 }, write: { initialMs: 1 } },
-  });
-}
 
-function withoutId<T extends { id: string }>(plan: T): Omit<T, 'id'> {
-  const { id: _id, ...rest } = plan;
-  return rest;
-}
 
 /** The kubeconfig of `who`, asserting a 200. */
 async function kubeconfigOf(who: { sub: string; groups?: readonly string[]; email?: string }, query = '') {

@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubeconfigText } from '../../local/sim/apiserver/kubeconfig.ts';
 import { type ApiServer, createApiServer, type VirtualCluster } from '../../local/sim/apiserver/server.ts';
 import { saveAccess } from '../../shared/capi/access.ts';
-import { createKubeClient, type KubeClient } from '../../shared/capi/client.ts';
-import { kubeconfigFromText } from '../../shared/capi/connect.ts';
+import type { KubeClient } from '../../shared/capi/client.ts';
 import { workspaceNamespace } from '../../shared/capi/render.ts';
 import { LABEL_ACCESS_FOR, USER_ACCESS_NAMESPACE, userServiceAccountName } from '../../shared/capi/user-access.ts';
 import { processRevocations, type RevocationRunResult } from '../../shared/clusters/revoke-access.ts';
 import { listAll } from '../../shared/store/paging.ts';
 import { type ApiHarness, startApiHarness } from '../helpers/api.ts';
+import { readyWithKeptAccess, simClient, withoutId } from '../helpers/kept-access.ts';
 import { clusterPlan, clusterRequest, people, seedConfig } from './fixtures.ts';
 
 const WS = 'team-a';
@@ -43,8 +43,8 @@ beforeAll(async () => {
   sim = await createApiServer();
   const management = sim.addCluster('management');
   workload = sim.addCluster('workload');
-  mgmt = client(management);
-  wl = client(workload);
+  mgmt = simClient(management, 2);
+  wl = simClient(workload, 2);
   api = await startApiHarness({ management: async () => mgmt });
   await seedConfig(api);
   const admin = await api.token(people.admin);
@@ -66,15 +66,7 @@ beforeAll(async () => {
   // A Ready cluster on revision 2 whose kept access is the workload cluster's admin kubeconfig.
   const created = await api.call('POST', `/v1/workspaces/${WS}/clusters`, { token: await api.token(people.member), body: { ...clusterRequest, plan: { id: clusterPlan.id, revision: 2 } } });
   expect(created.status, JSON.stringify(created.body)).toBe(202);
-  const record = await api.stores.clusters.recordStatus(WS, clusterRequest.name, 1, { phase: 'Ready', operation: null, observedGeneration: 1, capiLocation: 'self' }, { principal: 'system:test' });
-  await mgmt.ensureNamespace(workspaceNamespace(WS));
-  await mgmt.apply({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: `${clusterRequest.name}-kubeconfig`, namespace: workspaceNamespace(WS) },
-    data: { value: Buffer.from(kubeconfigText({ name: 'workload', server: workload.url, token: workload.token })).toString('base64') },
-  });
-  await saveAccess(mgmt, record);
+  await readyWithKeptAccess(api, mgmt, workload, WS, clusterRequest.name);
 });
 
 afterAll(async () => {
@@ -82,17 +74,7 @@ afterAll(async () => {
   await sim?.close();
 });
 
-function client(vc: VirtualCluster): KubeClient {
-  return createKubeClient(kubeconfigFromText(kubeconfigText({ name: vc.name, server: vc.url, token: vc.token })), {
-    cluster: vc.name,
-    retry: { read: { initialMs: 1, attempts: 2 }, write: { initialMs: 1, attempts: 2 } },
-  });
-}
 
-function withoutId<T extends { id: string }>(plan: T): Omit<T, 'id'> {
-  const { id: _id, ...rest } = plan;
-  return rest;
-}
 
 const run = (): Promise<RevocationRunResult> =>
   processRevocations({ stores: api.stores, management: async () => mgmt, workloadClient: { retry: { read: { initialMs: 1, attempts: 2 }, write: { initialMs: 1, attempts: 2 } } } });
